@@ -1,0 +1,123 @@
+"""Command-line plumbing shared by every script of the suite.
+
+Usage (from a script)::
+
+    parser = cli.make_parser(__doc__)
+    ...
+    cli.run(main_body, argv)
+
+It owns three things that every script needs the same way: argument types
+that reject bad values with one clear line, quieting TensorFlow's start-up
+noise before it is imported, and turning the suite's own errors into one line
+on stderr and a non-zero exit instead of a traceback.
+"""
+
+import argparse
+import contextlib
+import math
+import os
+import sys
+
+MODEL_DEPTH = 4
+"""Number of 2x poolings in the U-Net: image sizes must be multiples of 2**MODEL_DEPTH."""
+
+
+class UserError(Exception):
+    """A problem with the user's input, reported as one line without a traceback."""
+
+
+def make_parser(doc):
+    """An ArgumentParser whose description is the script's docstring and whose help shows defaults."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def _number(text, kind, name):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{name} must be finite, got {text!r}")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{name} must be positive, got {text!r}")
+    return value
+
+
+def positive_int(name):
+    """Argument type: an integer greater than zero."""
+
+    def parse(text):
+        return _number(text, int, name)
+
+    parse.__name__ = name
+    return parse
+
+
+def positive_float(name):
+    """Argument type: a finite float greater than zero (rejects nan and inf)."""
+
+    def parse(text):
+        return _number(text, float, name)
+
+    parse.__name__ = name
+    return parse
+
+
+def image_size(text):
+    """Argument type: a side length in pixels that the U-Net can take (a multiple of 16, at least 32)."""
+    value = _number(text, int, "IMG_SIZE")
+    step = 2**MODEL_DEPTH
+    if value % step or value < 2 * step:
+        raise argparse.ArgumentTypeError(
+            f"IMG_SIZE must be a multiple of {step} and at least {2 * step} "
+            f"(the U-Net halves it {MODEL_DEPTH} times), got {text!r}"
+        )
+    return value
+
+
+def quiet_tensorflow():
+    """Silence TensorFlow's C++ start-up log; call before the first `import tensorflow`."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def stderr_silenced():
+    """Send file descriptor 2 to /dev/null for a while: TensorFlow's native start-up lines bypass Python."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow():
+    """Import TensorFlow without its start-up noise, devices initialised, and return it."""
+    quiet_tensorflow()
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with stderr_silenced():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        tf.config.list_logical_devices()
+    return tf
+
+
+def run(body, args):
+    """Call body(args); report UserError as `error: ...` and Ctrl-C as an interruption, each with one line."""
+    try:
+        return body(args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

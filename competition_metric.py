@@ -1,0 +1,112 @@
+"""The 2018 Data Science Bowl's scoring, and the run-length encoding of its submissions.
+
+Usage::
+
+    from competition_metric import image_score, rle_encode, rle_decode
+    score = image_score(true_labels, predicted_labels)   # in [0, 1]
+    runs = rle_encode(mask)                               # "1 3 10 5"
+    mask = rle_decode(runs, mask.shape)
+
+For one image the score is the mean, over IoU thresholds 0.50, 0.55, ...,
+0.95, of TP / (TP + FP + FN), where a predicted nucleus matches a true one
+when their IoU is above the threshold. A data set's score is the mean over
+its images. Label maps are integer arrays: 0 is background, each other value
+one nucleus.
+"""
+
+import numpy as np
+
+IOU_THRESHOLDS = np.round(np.arange(0.5, 1.0, 0.05), 2)
+
+
+def rle_encode(mask):
+    """Run-length encode a binary mask: 1-indexed pixels, column-major (top to bottom, then left to right).
+
+    Returns "start length start length ..."; an empty mask gives "".
+    """
+    pixels = np.asarray(mask, dtype=bool).flatten(order="F")
+    padded = np.concatenate([[False], pixels, [False]])
+    changes = np.flatnonzero(padded[1:] != padded[:-1]) + 1
+    starts, ends = changes[::2], changes[1::2]
+    return " ".join(f"{start} {end - start}" for start, end in zip(starts, ends))
+
+
+def rle_decode(runs, shape):
+    """The binary mask of the given (height, width) described by an rle_encode string."""
+    height, width = shape
+    flat = np.zeros(height * width, dtype=bool)
+    numbers = np.array(runs.split(), dtype=np.int64)
+    if numbers.size % 2:
+        raise ValueError("run-length encoding must hold pairs of numbers")
+    for start, length in zip(numbers[::2], numbers[1::2]):
+        if start < 1 or length < 1 or start - 1 + length > flat.size:
+            raise ValueError(f"run {start} {length} lies outside a {height}x{width} image")
+        flat[start - 1 : start - 1 + length] = True
+    return flat.reshape((height, width), order="F")
+
+
+def labels_to_rles(labels):
+    """One run-length string per nucleus of a label map, in increasing label order."""
+    labels = np.asarray(labels)
+    return [rle_encode(labels == value) for value in np.unique(labels) if value != 0]
+
+
+def rles_to_labels(rles, shape):
+    """The label map 1..N rebuilt from run-length strings (empty strings are skipped)."""
+    labels = np.zeros(shape, dtype=np.int32)
+    number = 0
+    for runs in rles:
+        if runs.strip():
+            number += 1
+            labels[rle_decode(runs, shape)] = number
+    return labels
+
+
+def iou_matrix(true_labels, predicted_labels):
+    """IoU of every true nucleus (rows) with every predicted one (columns), by label order."""
+    true_labels = np.asarray(true_labels).ravel()
+    predicted_labels = np.asarray(predicted_labels).ravel()
+    true_ids, true_index = np.unique(true_labels, return_inverse=True)
+    predicted_ids, predicted_index = np.unique(predicted_labels, return_inverse=True)
+    counts = np.bincount(
+        true_index * len(predicted_ids) + predicted_index,
+        minlength=len(true_ids) * len(predicted_ids),
+    ).reshape(len(true_ids), len(predicted_ids))
+    true_has_background = true_ids[0] == 0 if len(true_ids) else False
+    predicted_has_background = predicted_ids[0] == 0 if len(predicted_ids) else False
+    true_areas = counts.sum(axis=1, keepdims=True)
+    predicted_areas = counts.sum(axis=0, keepdims=True)
+    union = true_areas + predicted_areas - counts
+    iou = counts / np.maximum(union, 1)
+    return iou[int(true_has_background) :, int(predicted_has_background) :]
+
+
+def precision_at(iou, threshold):
+    """TP / (TP + FP + FN) at one IoU threshold, given an iou_matrix."""
+    matches = iou > threshold
+    true_positives = np.count_nonzero(matches.any(axis=1))
+    false_negatives = iou.shape[0] - true_positives
+    false_positives = iou.shape[1] - np.count_nonzero(matches.any(axis=0))
+    total = true_positives + false_positives + false_negatives
+    return true_positives / total if total else 1.0
+
+
+def image_score(true_labels, predicted_labels):
+    """The competition score of one image: mean precision_at over IOU_THRESHOLDS.
+
+    Both empty scores 1.0 (nothing to find, nothing found); exactly one
+    empty scores 0.0. IoU above 0.5 makes matches one-to-one, so no
+    assignment problem needs solving.
+    """
+    iou = iou_matrix(true_labels, predicted_labels)
+    return float(np.mean([precision_at(iou, threshold) for threshold in IOU_THRESHOLDS]))
+
+
+def dice(true_mask, predicted_mask):
+    """Dice coefficient of two binary masks; 1.0 when both are empty."""
+    true_mask = np.asarray(true_mask, dtype=bool)
+    predicted_mask = np.asarray(predicted_mask, dtype=bool)
+    total = np.count_nonzero(true_mask) + np.count_nonzero(predicted_mask)
+    if total == 0:
+        return 1.0
+    return 2.0 * np.count_nonzero(true_mask & predicted_mask) / total

@@ -1,0 +1,408 @@
+"""Reading the Data Science Bowl 2018 folder layout, and the training input pipeline.
+
+Usage::
+
+    import data_preprocessing as dp
+    ids = dp.list_image_ids("stage1_train")
+    samples, skipped = dp.load_samples("stage1_train", ids)
+    dataset = dp.training_dataset(samples, sample_indices, crop_size=256, batch_size=16, seed=0)
+
+The layout is ``<folder>/<ImageId>/images/<ImageId>.png`` plus, for labelled
+sets, ``<folder>/<ImageId>/masks/*.png`` with one PNG per nucleus. Images come
+as grey, RGB, RGBA, 8- or 16-bit PNGs; everything is returned as RGB uint8.
+Nothing here ever writes into a data folder.
+
+TensorFlow is imported only by the functions that build pipelines, so that
+importing this module stays instant.
+"""
+
+import hashlib
+import math
+import os
+import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from scipy import ndimage
+
+from cli import UserError
+
+KNOWN_BAD_IMAGE_IDS = frozenset({"7b38c9173ebe69b4c6ba7e703c0c27f39305d9b2910f46405993d2ea7a963b80"})
+"""Images whose competition masks are wrong; they are left out of training and scoring."""
+
+TARGET_CHANNELS = ("nucleus", "touching_border")
+"""Channels the U-Net predicts: the union of nuclei, and the thin band where two nuclei touch."""
+
+MAX_ROTATION_DEGREES = 40.0
+MAX_BLUR_SIGMA = 3.0
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class DataError(Exception):
+    """One image of a data folder cannot be used; the message names the image id."""
+
+
+@dataclass
+class Sample:
+    """One image of a DSB folder: RGB uint8 pixels and, for labelled sets, the instance labels.
+
+    ``labels`` is a uint16 map of the image's size: 0 is background, 1..N one
+    nucleus each, in the sorted order of the mask files.
+    """
+
+    image_id: str
+    image: np.ndarray
+    labels: np.ndarray | None = None
+
+
+def check_image_id(image_id):
+    """Return image_id if it is a plain folder name; raise UserError for ids that would escape a folder."""
+    if not isinstance(image_id, str) or not _SAFE_ID.match(image_id) or ".." in image_id:
+        raise UserError(f"invalid ImageId {image_id!r}: must be a plain folder name")
+    return image_id
+
+
+def list_image_ids(folder):
+    """Sorted image ids (sub-folder names) of a DSB folder; UserError if it is missing or empty."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"data folder {folder} does not exist")
+    ids = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".") and _SAFE_ID.match(entry.name)
+    )
+    if not ids:
+        raise UserError(f"data folder {folder} holds no image folders")
+    return ids
+
+
+def without_known_bad(ids, log=print):
+    """The ids minus KNOWN_BAD_IMAGE_IDS, printing a note for each one left out."""
+    kept = []
+    for image_id in ids:
+        if image_id in KNOWN_BAD_IMAGE_IDS:
+            log(f"note: leaving out {image_id}: its competition mask is known to be wrong")
+        else:
+            kept.append(image_id)
+    return kept
+
+
+def image_path(folder, image_id):
+    return Path(folder) / image_id / "images" / f"{image_id}.png"
+
+
+def read_image(path):
+    """Read any PNG of the set (grey, RGB, RGBA; 8 or 16 bit) as an RGB uint8 array of shape (H, W, 3)."""
+    path = Path(path)
+    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
+    image = None if data is None or data.size == 0 else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DataError(f"{path}: missing or not a readable image")
+    if image.dtype == np.uint16:
+        image = (image.astype(np.uint32) * 255 + 32767) // 65535
+        image = image.astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise DataError(f"{path}: unsupported pixel type {image.dtype}")
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_labels(folder, image_id, shape):
+    """Instance labels of one image from its ``masks/*.png``: uint16, 1..N in sorted file order.
+
+    Where masks overlap, the first mask keeps the pixel. Raises DataError
+    naming the image id when a mask cannot be read or its shape differs from
+    the image's (height, width), or when there are no masks.
+    """
+    mask_paths = sorted((Path(folder) / image_id / "masks").glob("*.png"))
+    if not mask_paths:
+        raise DataError(f"{image_id}: no masks in {Path(folder) / image_id / 'masks'}")
+    if len(mask_paths) >= np.iinfo(np.uint16).max:
+        raise DataError(f"{image_id}: too many masks ({len(mask_paths)})")
+    labels = np.zeros(shape, dtype=np.uint16)
+    for number, mask_path in enumerate(mask_paths, start=1):
+        data = np.fromfile(mask_path, dtype=np.uint8)
+        mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        if mask is None:
+            raise DataError(f"{image_id}: mask {mask_path.name} is not a readable image")
+        if mask.ndim == 3:
+            mask = mask.max(axis=2)
+        if mask.shape != tuple(shape):
+            raise DataError(
+                f"{image_id}: mask {mask_path.name} is {mask.shape[1]}x{mask.shape[0]} "
+                f"but the image is {shape[1]}x{shape[0]}"
+            )
+        labels[(mask > 0) & (labels == 0)] = number
+    return labels
+
+
+def read_sample(folder, image_id, with_labels=True):
+    """One Sample; DataError (naming the id) if the image or its masks cannot be used."""
+    image = read_image(image_path(folder, image_id))
+    labels = read_labels(folder, image_id, image.shape[:2]) if with_labels else None
+    return Sample(image_id, image, labels)
+
+
+def data_fingerprint(folder, ids):
+    """A short hash of the names, sizes and modification times of every file an image set consists of."""
+    digest = hashlib.sha256()
+    for image_id in ids:
+        for path in sorted((Path(folder) / image_id).glob("*/*.png")):
+            if path.parent.name in ("images", "masks"):
+                stat = path.stat()
+                digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def load_samples(folder, ids, with_labels=True, workers=None, progress=True, log=None):
+    """Read many images in parallel threads, with a progress bar.
+
+    Returns ``(samples, skipped)``: the usable Samples in the order of ids,
+    and ``(image_id, reason)`` for each image skipped because of bad data
+    (corrupt PNG, missing image, no masks, mask of the wrong size), each
+    also reported through log as a warning.
+    """
+    from tqdm import tqdm
+
+    if log is None:
+
+        def log(text):
+            tqdm.write(text, file=sys.stderr)
+
+    workers = workers or min(8, (os.cpu_count() or 1) * 2)
+    samples, skipped = [], []
+
+    def load_one(image_id):
+        try:
+            return read_sample(folder, image_id, with_labels)
+        except DataError as error:
+            return error
+
+    with ThreadPoolExecutor(workers) as pool:
+        results = pool.map(load_one, ids)
+        for image_id, result in tqdm(
+            zip(ids, results), total=len(ids), desc="loading images", unit="img", disable=not progress
+        ):
+            if isinstance(result, DataError):
+                log(f"warning: skipping {image_id}: {result}")
+                skipped.append((image_id, str(result)))
+            else:
+                samples.append(result)
+    return samples, skipped
+
+
+def touching_border(labels, width=3):
+    """Pixels of a nucleus that lie within width//2 pixels of a different nucleus (not of background)."""
+    labels = labels.astype(np.int32)
+    footprint = np.ones((width, width), dtype=bool)
+    largest_near = ndimage.grey_dilation(labels, footprint=footprint)
+    background_as_max = np.where(labels == 0, np.iinfo(np.int32).max, labels)
+    smallest_near = ndimage.grey_erosion(background_as_max, footprint=footprint)
+    return (labels > 0) & ((largest_near > labels) | (smallest_near < labels))
+
+
+def make_targets(labels):
+    """The U-Net's training target from instance labels: uint8 (H, W, 2) of 0/1, channels TARGET_CHANNELS."""
+    return np.stack([labels > 0, touching_border(labels)], axis=-1).astype(np.uint8)
+
+
+def normalise_image(image):
+    """Make every image type look alike to the network: RGB uint8 in, RGB uint8 out.
+
+    Bright-background images (bright-field and stained histology, whose
+    nuclei are dark) are inverted so that nuclei are always brighter than
+    the background, then the intensities are stretched so that the 1st
+    percentile maps to 0 and the 99.9th to 255.
+    """
+    pixels = image.astype(np.float32)
+    if np.median(pixels.mean(axis=2)) > 127.5:
+        pixels = 255.0 - pixels
+    low, high = np.percentile(pixels, (1.0, 99.9))
+    scale = 255.0 / max(high - low, 25.0)
+    return np.clip((pixels - low) * scale, 0, 255).round().astype(np.uint8)
+
+
+def model_input(image):
+    """The exact float32 input the U-Net was trained on, from an RGB uint8 image: values in [0, 1]."""
+    return normalise_image(image).astype(np.float32) / 255.0
+
+
+def pad_to_multiple(array, multiple):
+    """Zero-pad the first two axes at the bottom and right up to a multiple; returns (padded, (h, w))."""
+    height, width = array.shape[:2]
+    pad_h, pad_w = -height % multiple, -width % multiple
+    if pad_h or pad_w:
+        pad = [(0, pad_h), (0, pad_w)] + [(0, 0)] * (array.ndim - 2)
+        array = np.pad(array, pad)
+    return array, (height, width)
+
+
+class CropSource:
+    """Random training crops from prepared images, drawn in the order a sampler gives.
+
+    Each crop is ``ceil(crop_size * sqrt(2))`` pixels square so that a
+    rotation by up to MAX_ROTATION_DEGREES followed by a centre crop of
+    crop_size never shows an empty corner. Images smaller than that are
+    zero-padded, which after normalisation is background.
+    """
+
+    def __init__(self, images, targets, crop_size, seed):
+        self.images = images
+        self.targets = targets
+        self.crop_size = crop_size
+        self.window = int(math.ceil(crop_size * math.sqrt(2) / 2)) * 2
+        self.rng = np.random.default_rng(seed)
+
+    def crop(self, index):
+        image, target = self.images[index], self.targets[index]
+        window = self.window
+        height, width = image.shape[:2]
+        top = self.rng.integers(0, max(height - window, 0) + 1)
+        left = self.rng.integers(0, max(width - window, 0) + 1)
+        image = image[top : top + window, left : left + window]
+        target = target[top : top + window, left : left + window]
+        if image.shape[:2] != (window, window):
+            pad = [(0, window - image.shape[0]), (0, window - image.shape[1]), (0, 0)]
+            image, target = np.pad(image, pad), np.pad(target, pad)
+        return image, target
+
+    def stream(self, sample_indices):
+        """A generator factory: each call yields one epoch of (image, target, seed) in a new order."""
+
+        def epoch():
+            for index in self.rng.permutation(np.asarray(sample_indices)):
+                image, target = self.crop(index)
+                yield image, target, self.rng.integers(0, 2**31 - 1, size=2)
+
+        return epoch
+
+
+def _rotation_transform(tf, angle, size):
+    """Projective transform (8 numbers) rotating a size x size image by angle radians about its centre."""
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    centre = (tf.cast(size, tf.float32) - 1.0) / 2.0
+    x_offset = centre - (cos * centre - sin * centre)
+    y_offset = centre - (sin * centre + cos * centre)
+    return tf.stack([cos, -sin, x_offset, sin, cos, y_offset, 0.0, 0.0])[None, :]
+
+
+def _gaussian_blur(tf, image, sigma, radius=9):
+    """Blur an (H, W, C) float image with a Gaussian of sigma pixels; sigma ~ 0 is the identity."""
+    offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
+    sigma = tf.maximum(sigma, 1e-3)
+    kernel = tf.exp(-0.5 * tf.square(offsets / sigma))
+    kernel = kernel / tf.reduce_sum(kernel)
+    channels = tf.shape(image)[-1]
+    horizontal = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, channels, 1])
+    vertical = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, channels, 1])
+    batch = image[None]
+    batch = tf.pad(batch, [[0, 0], [radius, radius], [radius, radius], [0, 0]], mode="SYMMETRIC")
+    batch = tf.nn.depthwise_conv2d(batch, horizontal, [1, 1, 1, 1], "VALID")
+    batch = tf.nn.depthwise_conv2d(batch, vertical, [1, 1, 1, 1], "VALID")
+    return batch[0]
+
+
+def augment(image, target, seed, crop_size):
+    """The original's augmentation, on the fly: flip, rotation up to 40 degrees, Gaussian blur sigma 0-3.
+
+    image: float32 (W, W, 3) in [0, 1]; target: float32 (W, W, C) of 0/1;
+    seed: int (2,) for TensorFlow's stateless random ops. The target moves
+    with the image (nearest-neighbour, so it stays binary) and is never
+    blurred. Both come back centre-cropped to crop_size.
+    """
+    from cli import import_tensorflow
+
+    tf = import_tensorflow()
+    seeds = tf.random.experimental.stateless_split(seed, 3)
+    flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
+    image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
+    target = tf.cond(flip, lambda: tf.reverse(target, [1]), lambda: target)
+    limit = MAX_ROTATION_DEGREES * math.pi / 180.0
+    angle = tf.random.stateless_uniform([], seeds[1], -limit, limit)
+    window = tf.shape(image)[0]
+    transform = _rotation_transform(tf, angle, window)
+
+    def rotate(array, interpolation):
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=array[None],
+            transforms=transform,
+            output_shape=tf.stack([window, window]),
+            fill_value=0.0,
+            interpolation=interpolation,
+            fill_mode="CONSTANT",
+        )[0]
+
+    image = rotate(image, "BILINEAR")
+    target = rotate(target, "NEAREST")
+    sigma = tf.random.stateless_uniform([], seeds[2], 0.0, MAX_BLUR_SIGMA)
+    image = _gaussian_blur(tf, image, sigma)
+    offset = (window - crop_size) // 2
+    image = image[offset : offset + crop_size, offset : offset + crop_size]
+    target = target[offset : offset + crop_size, offset : offset + crop_size]
+    image.set_shape([crop_size, crop_size, 3])
+    target.set_shape([crop_size, crop_size, len(TARGET_CHANNELS)])
+    return image, target
+
+
+def prepare_for_training(samples):
+    """Normalised images and training targets of labelled samples, as uint8 arrays (a quarter of float32)."""
+    images = [normalise_image(sample.image) for sample in samples]
+    targets = [make_targets(sample.labels) for sample in samples]
+    return images, targets
+
+
+def training_dataset(images, targets, sample_indices, crop_size, batch_size, seed):
+    """A tf.data pipeline of augmented crops, one per entry of sample_indices, reshuffled every epoch.
+
+    sample_indices may repeat an image to draw it several times per epoch
+    (the balanced trainer does). Cropping happens in a generator, the
+    augmentation in parallel map calls; batches are prefetched.
+    """
+    from cli import import_tensorflow
+
+    tf = import_tensorflow()
+    source = CropSource(images, targets, crop_size, seed)
+    window = source.window
+    channels = len(TARGET_CHANNELS)
+    dataset = tf.data.Dataset.from_generator(
+        source.stream(sample_indices),
+        output_signature=(
+            tf.TensorSpec([window, window, 3], tf.uint8),
+            tf.TensorSpec([window, window, channels], tf.uint8),
+            tf.TensorSpec([2], tf.int64),
+        ),
+    )
+
+    def to_float_and_augment(image, target, crop_seed):
+        image = tf.cast(image, tf.float32) / 255.0
+        target = tf.cast(target, tf.float32)
+        return augment(image, target, crop_seed, crop_size)
+
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(sample_indices)))
+    dataset = dataset.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def validation_dataset(images, targets, crop_size, batch_size, seed):
+    """Fixed (seeded once, cached) unaugmented crops of the validation images, for Keras' val metrics."""
+    from cli import import_tensorflow
+
+    tf = import_tensorflow()
+    source = CropSource(images, targets, crop_size, seed)
+    offset = (source.window - crop_size) // 2
+    crops = [source.crop(index) for index in range(len(images))]
+    inner = slice(offset, offset + crop_size)
+    image_batch = np.stack([image[inner, inner] for image, _ in crops]).astype(np.float32) / 255.0
+    target_batch = np.stack([target[inner, inner] for _, target in crops]).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices((image_batch, target_batch))
+    return dataset.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)

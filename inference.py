@@ -1,0 +1,109 @@
+"""Running a trained U-Net over whole images of any size, in batches.
+
+Usage::
+
+    from inference import predict_probabilities
+    for index, probabilities in predict_probabilities(model, images, batch_size=8, tta=True):
+        ...   # probabilities: float32 (H, W, C) at the image's own size
+
+No image is squashed: each is normalised exactly as in training
+(data_preprocessing.model_input), zero-padded to a multiple of 16, and images
+of the same padded shape share a batch. Images larger than tile_size on a side
+are cut into overlapping tiles whose centres are stitched back, which bounds
+memory on large images and on small GPUs. With tta the prediction is the mean
+over the image and its horizontal and vertical flips.
+"""
+
+from collections import defaultdict
+
+import numpy as np
+
+from cli import MODEL_DEPTH
+from data_preprocessing import model_input, pad_to_multiple
+
+STEP = 2**MODEL_DEPTH
+
+
+def _tiles(length, tile, margin):
+    """Start offsets of tiles of size tile covering length, overlapping by 2 * margin."""
+    if length <= tile:
+        return [0]
+    stride = tile - 2 * margin
+    starts = list(range(0, length - tile, stride)) + [length - tile]
+    return sorted(set(starts))
+
+
+def _pieces(padded, tile_size, margin):
+    """(top, left, array) pieces of a padded image: itself, or overlapping tiles if larger than tile_size."""
+    height, width = padded.shape[:2]
+    if max(height, width) <= tile_size:
+        return [(0, 0, padded)]
+    tile_h, tile_w = min(tile_size, height), min(tile_size, width)
+    return [
+        (top, left, padded[top : top + tile_h, left : left + tile_w])
+        for top in _tiles(height, tile_h, margin)
+        for left in _tiles(width, tile_w, margin)
+    ]
+
+
+def _predict_batch(model, batch, tta):
+    prediction = model.predict_on_batch(batch)
+    if tta:
+        prediction = prediction + model.predict_on_batch(batch[:, :, ::-1])[:, :, ::-1]
+        prediction = prediction + model.predict_on_batch(batch[:, ::-1])[:, ::-1]
+        prediction = prediction / 3.0
+    return np.asarray(prediction, dtype=np.float32)
+
+
+def _stitch(shape, pieces, predictions, margin):
+    """Paste tile predictions into one map, each tile contributing the part away from its inner edges."""
+    height, width = shape[:2]
+    result = np.zeros((height, width, predictions[0].shape[-1]), dtype=np.float32)
+    for (top, left, piece), prediction in zip(pieces, predictions):
+        tile_h, tile_w = piece.shape[:2]
+        y0 = 0 if top == 0 else margin
+        x0 = 0 if left == 0 else margin
+        y1 = tile_h if top + tile_h >= height else tile_h - margin
+        x1 = tile_w if left + tile_w >= width else tile_w - margin
+        result[top + y0 : top + y1, left + x0 : left + x1] = prediction[y0:y1, x0:x1]
+    return result
+
+
+def predict_probabilities(
+    model, images, batch_size=8, tta=False, tile_size=1024, margin=64, chunk=32, progress=True
+):
+    """Yield (index, probabilities) for each RGB uint8 image, in order, chunk images at a time.
+
+    tile_size and margin are in pixels and must be multiples of 16.
+    """
+    from tqdm import tqdm
+
+    if tile_size % STEP or margin % STEP or tile_size <= 2 * margin:
+        raise ValueError(f"tile_size and margin must be multiples of {STEP}, tile_size > 2 * margin")
+    bar = tqdm(total=len(images), desc="predicting", unit="img", disable=not progress)
+    for start in range(0, len(images), chunk):
+        indices = range(start, min(start + chunk, len(images)))
+        pieces, groups = {}, defaultdict(list)
+        for index in indices:
+            padded, _ = pad_to_multiple(model_input(images[index]), STEP)
+            pieces[index] = _pieces(padded, tile_size, margin)
+            for number, (_, _, array) in enumerate(pieces[index]):
+                groups[array.shape].append((index, number))
+        outputs = {index: [None] * len(pieces[index]) for index in indices}
+        for members in groups.values():
+            for offset in range(0, len(members), batch_size):
+                batch_members = members[offset : offset + batch_size]
+                batch = np.stack([pieces[i][n][2] for i, n in batch_members])
+                for (i, n), prediction in zip(batch_members, _predict_batch(model, batch, tta)):
+                    outputs[i][n] = prediction
+        for index in indices:
+            height, width = images[index].shape[:2]
+            padded_shape = pieces[index][0][2].shape if len(pieces[index]) == 1 else None
+            if padded_shape is not None:
+                probabilities = outputs[index][0]
+            else:
+                full = pad_to_multiple(np.zeros((height, width, 1), np.uint8), STEP)[0].shape
+                probabilities = _stitch(full, pieces[index], outputs[index], margin)
+            bar.update(1)
+            yield index, probabilities[:height, :width]
+    bar.close()

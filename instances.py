@@ -1,0 +1,95 @@
+"""From the U-Net's probability maps to separate nuclei (label maps).
+
+Usage::
+
+    from instances import label_nuclei, DEFAULT_POSTPROCESSING
+    labels = label_nuclei(probabilities, DEFAULT_POSTPROCESSING)
+
+probabilities is float (H, W, 2): channel 0 the probability of nucleus,
+channel 1 of the border where two nuclei touch (data_preprocessing.TARGET_CHANNELS).
+A semantic mask merges touching nuclei; the competition scores each one, so
+the default seeds a watershed with the nucleus pixels that are far from any
+touching border, as the winning teams did.
+
+Methods (the ``method`` key of the parameters):
+
+- ``connected_components``: threshold the nucleus channel, label 8-connected blobs.
+- ``border_watershed``: seeds = nucleus > threshold and border < border_threshold,
+  grown by a watershed on the nucleus probability within the thresholded mask.
+- ``distance_watershed``: for one-channel models; seeds are the peaks of the
+  distance transform of the thresholded mask.
+"""
+
+import numpy as np
+from scipy import ndimage
+from skimage.feature import peak_local_max
+from skimage.segmentation import watershed
+
+METHODS = ("connected_components", "border_watershed", "distance_watershed")
+
+DEFAULT_POSTPROCESSING = {
+    "method": "border_watershed",
+    "threshold": 0.5,
+    "border_threshold": 0.5,
+    "min_size": 10,
+}
+"""Used when a model folder holds no tuned thresholds. Sizes are in pixels of the original image."""
+
+
+def filter_small(labels, min_size):
+    """Drop nuclei smaller than min_size pixels and renumber the rest 1..N (int32)."""
+    labels = labels.astype(np.int64, copy=False)
+    areas = np.bincount(labels.ravel())
+    keep = areas >= max(min_size, 1)
+    keep[0] = False
+    lookup = np.zeros(len(areas), dtype=np.int32)
+    lookup[keep] = np.arange(1, np.count_nonzero(keep) + 1)
+    return lookup[labels]
+
+
+def connected_components(probabilities, threshold=0.5, min_size=0, **_):
+    """Label the 8-connected blobs of the thresholded nucleus channel."""
+    mask = probabilities[..., 0] > threshold
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    return filter_small(labels, min_size)
+
+
+def border_watershed(probabilities, threshold=0.5, border_threshold=0.5, min_size=0, **_):
+    """Seeded watershed: seeds are nucleus pixels away from touching borders.
+
+    Blobs of the mask that contain no seed (small nuclei eaten by their
+    border) are kept as nuclei of their own.
+    """
+    nucleus = probabilities[..., 0]
+    mask = nucleus > threshold
+    seeds = mask & (probabilities[..., 1] < border_threshold)
+    markers, count = ndimage.label(seeds)
+    labels = watershed(-nucleus, markers, mask=mask)
+    orphans, _ = ndimage.label(mask & (labels == 0))
+    labels = np.where(orphans > 0, orphans + count, labels)
+    return filter_small(labels, min_size)
+
+
+def distance_watershed(probabilities, threshold=0.5, min_size=0, min_distance=4, **_):
+    """Watershed from the peaks of the distance to background, for masks without a border channel."""
+    mask = probabilities[..., 0] > threshold
+    distance = ndimage.distance_transform_edt(mask)
+    blobs, _ = ndimage.label(mask)
+    peaks = peak_local_max(distance, min_distance=min_distance, labels=blobs, exclude_border=False)
+    markers = np.zeros(mask.shape, dtype=np.int32)
+    markers[tuple(peaks.T)] = np.arange(1, len(peaks) + 1)
+    labels = watershed(-distance, markers, mask=mask)
+    orphans, _ = ndimage.label(mask & (labels == 0))
+    labels = np.where(orphans > 0, orphans + len(peaks), labels)
+    return filter_small(labels, min_size)
+
+
+def label_nuclei(probabilities, parameters=None):
+    """Label map (int32, 0 background, 1..N) of the nuclei in an (H, W, C) probability map."""
+    parameters = dict(DEFAULT_POSTPROCESSING if parameters is None else parameters)
+    method = parameters.pop("method")
+    if method not in METHODS:
+        raise ValueError(f"unknown post-processing method {method!r}; choose from {', '.join(METHODS)}")
+    if probabilities.ndim == 2:
+        probabilities = probabilities[..., None]
+    return globals()[method](probabilities, **parameters)

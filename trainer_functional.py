@@ -1,0 +1,105 @@
+"""The U-Net, its loss and its metrics, built with the Keras 3 functional API.
+
+Usage::
+
+    import trainer_functional as tfn
+    model = tfn.build_unet()                        # any input size that is a multiple of 16
+    model.compile(optimizer="adam", loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
+
+The network is fully convolutional: it takes (H, W, 3) images in [0, 1] with
+H and W multiples of 16, and returns per-pixel probabilities for the channels
+in data_preprocessing.TARGET_CHANNELS. The original's ``down()`` discarded its
+first convolution (its result was overwritten); here every stage has its two.
+
+The loss and metrics are registered Keras objects, so ``keras.saving.load_model``
+finds them once this module is imported, without ``custom_objects``.
+
+Importing this module imports Keras (and with it TensorFlow).
+"""
+
+import keras
+from keras import layers, ops
+
+from cli import MODEL_DEPTH
+
+DEFAULT_FILTERS = (16, 32, 64, 128, 256)
+SMOOTH = 1.0
+
+
+def _conv_block(tensor, filters, stage):
+    for index in (1, 2):
+        tensor = layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=False,
+            kernel_initializer="he_normal",
+            name=f"{stage}_conv{index}",
+        )(tensor)
+        tensor = layers.BatchNormalization(name=f"{stage}_bn{index}")(tensor)
+        tensor = layers.Activation("relu", name=f"{stage}_relu{index}")(tensor)
+    return tensor
+
+
+def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet"):
+    """A U-Net with len(filters) - 1 down and up stages and a sigmoid output per channel.
+
+    Layers are named by stage: ``down1_conv1`` ... ``bottom_conv2`` ...
+    ``up1_conv2``, ``output``. The output is float32 even under mixed precision.
+    """
+    if len(filters) != MODEL_DEPTH + 1:
+        raise ValueError(f"filters must list {MODEL_DEPTH + 1} widths, got {len(filters)}")
+    inputs = keras.Input(shape=(None, None, 3), name="image")
+    skips = []
+    tensor = inputs
+    for depth, width in enumerate(filters[:-1], start=1):
+        tensor = _conv_block(tensor, width, f"down{depth}")
+        skips.append(tensor)
+        tensor = layers.MaxPooling2D(2, name=f"down{depth}_pool")(tensor)
+    tensor = _conv_block(tensor, filters[-1], "bottom")
+    for depth in range(len(filters) - 1, 0, -1):
+        width = filters[depth - 1]
+        tensor = layers.Conv2DTranspose(width, 2, strides=2, padding="same", name=f"up{depth}_upsample")(
+            tensor
+        )
+        tensor = layers.Concatenate(name=f"up{depth}_concat")([tensor, skips[depth - 1]])
+        tensor = _conv_block(tensor, width, f"up{depth}")
+    outputs = layers.Conv2D(output_channels, 1, activation="sigmoid", dtype="float32", name="output")(tensor)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def _soft_dice(y_true, y_pred):
+    """Soft Dice of one channel over a whole batch, smoothed by SMOOTH pixels."""
+    intersection = ops.sum(y_true * y_pred)
+    return (2.0 * intersection + SMOOTH) / (ops.sum(y_true) + ops.sum(y_pred) + SMOOTH)
+
+
+@keras.saving.register_keras_serializable(package="nuclei")
+def dice_coef(y_true, y_pred):
+    """Soft Dice of the nucleus channel (channel 0), over the batch."""
+    y_true = ops.cast(y_true, y_pred.dtype)
+    return _soft_dice(y_true[..., 0], y_pred[..., 0])
+
+
+@keras.saving.register_keras_serializable(package="nuclei")
+def iou_coef(y_true, y_pred):
+    """IoU of the nucleus channel thresholded at 0.5, over the batch, smoothed by SMOOTH pixels."""
+    truth = ops.cast(y_true[..., 0] > 0.5, "float32")
+    prediction = ops.cast(y_pred[..., 0] > 0.5, "float32")
+    intersection = ops.sum(truth * prediction)
+    union = ops.sum(truth) + ops.sum(prediction) - intersection
+    return (intersection + SMOOTH) / (union + SMOOTH)
+
+
+@keras.saving.register_keras_serializable(package="nuclei")
+def bce_dice_loss(y_true, y_pred):
+    """Binary cross-entropy over all channels plus (1 - soft Dice) of each channel.
+
+    The Dice terms keep the rare foreground (and rarer touching border)
+    from being drowned by the background, which plain BCE lets happen.
+    """
+    y_true = ops.cast(y_true, y_pred.dtype)
+    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
+    channels = y_pred.shape[-1]
+    dice_terms = [1.0 - _soft_dice(y_true[..., c], y_pred[..., c]) for c in range(channels)]
+    return bce + ops.sum(ops.stack(dice_terms))

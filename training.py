@@ -1,0 +1,294 @@
+"""The training machinery that trainer.py and trainer_balanced_data.py share.
+
+Usage (from a trainer script)::
+
+    parser = training.make_parser(__doc__, default_out="my_model")
+    args = parser.parse_args(argv)
+    cli.run(lambda a: training.train(a, training.uniform_sampler), args)
+
+A trainer is this machinery plus a *sampler*: a function from the image
+types of the training images to the list of image indices drawn in one epoch
+(an index may repeat). Everything else, from the split to the model folder,
+is the same for both trainers.
+"""
+
+import csv
+import datetime
+import json
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import cli
+import data_preprocessing as dp
+import evaluation
+import model_folder
+import safe_io
+from image_types import DEFAULT_CLUSTER_MODEL, DEFAULT_CLUSTER_TABLE, ImageTyper
+
+CHECKPOINT = "checkpoint.keras"
+CHECKPOINT_STATE = "checkpoint.json"
+
+
+def make_parser(doc, default_out):
+    """The trainers' shared command line: IMG_SIZE EPOCHS BATCH_SIZE LEARNING_RATE and options."""
+    parser = cli.make_parser(doc)
+    parser.add_argument(
+        "img_size",
+        metavar="IMG_SIZE",
+        type=cli.image_size,
+        help="side of the square training crops in pixels (a multiple of 16)",
+    )
+    parser.add_argument("epochs", metavar="EPOCHS", type=cli.positive_int("EPOCHS"))
+    parser.add_argument("batch_size", metavar="BATCH_SIZE", type=cli.positive_int("BATCH_SIZE"))
+    parser.add_argument("learning_rate", metavar="LEARNING_RATE", type=cli.positive_float("LEARNING_RATE"))
+    parser.add_argument("--data", default="stage1_train", help="DSB folder of labelled training images")
+    parser.add_argument("--out", default=default_out, help="model folder to write")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="fraction of image ids held out for validation (split before any augmentation)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="seed of the split, crops and weights")
+    parser.add_argument("--limit", type=cli.positive_int("--limit"), help="use only the first N image ids")
+    parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
+    parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
+    return parser
+
+
+def check_args(parser, args):
+    """Checks argparse cannot express; ends with parser.error (one line, exit 2)."""
+    if not 0.0 < args.val_fraction < 1.0:
+        parser.error(f"--val-fraction must lie between 0 and 1, got {args.val_fraction}")
+
+
+def uniform_sampler(types):
+    """Each training image once per epoch (the plain trainer)."""
+    return list(range(len(types)))
+
+
+def split_ids(ids, val_fraction, seed):
+    """(train_ids, val_ids), split by image id before any augmentation; both sorted, neither empty."""
+    if len(ids) < 2:
+        raise cli.UserError(
+            f"need at least 2 labelled images to split into training and validation, got {len(ids)}"
+        )
+    order = np.random.default_rng(seed).permutation(len(ids))
+    val_count = min(max(1, round(len(ids) * val_fraction)), len(ids) - 1)
+    val_ids = sorted(ids[i] for i in order[:val_count])
+    train_ids = sorted(ids[i] for i in order[val_count:])
+    return train_ids, val_ids
+
+
+def package_versions():
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def _epoch_checkpoint_callback(keras, work_dir, state):
+    """Saves the model and the finished-epoch count atomically after every epoch."""
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            safe_io.atomic_save(work_dir / CHECKPOINT, self.model.save)
+            safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, {**state, "finished_epochs": epoch + 1})
+
+    return EpochCheckpoint()
+
+
+def plot_history(history_csv, png_path):
+    """training_curves.png: loss and each metric per epoch, training and validation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(history_csv, newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    if not rows:
+        return
+    epochs = [int(row["epoch"]) + 1 for row in rows]
+    names = [
+        name for name in rows[0] if name not in ("epoch", "learning_rate") and not name.startswith("val_")
+    ]
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
+        if f"val_{name}" in rows[0]:
+            axis.plot(epochs, [float(row[f"val_{name}"]) for row in rows], "s-", label="validation")
+        axis.set_title(name)
+        axis.set_xlabel("epoch")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    safe_io.atomic_save(png_path, lambda path: figure.savefig(path, dpi=100, format="png"))
+    plt.close(figure)
+
+
+def validation_report(model, val_samples, val_types, work_dir, log=print):
+    """Tune post-processing on the validation images and report Dice and score per image type.
+
+    Writes postprocessing.json (the best parameters and the whole table)
+    and validation_report.json (one row per validation image and the
+    per-type means) into work_dir, and returns the per-type summary.
+    """
+    from inference import predict_probabilities
+
+    images = [sample.image for sample in val_samples]
+    probabilities = [None] * len(images)
+    for index, prediction in predict_probabilities(model, images, progress=False):
+        probabilities[index] = prediction
+    truths = [sample.labels for sample in val_samples]
+    best, table = evaluation.tune_postprocessing(probabilities, truths)
+    per_method = evaluation.best_per_method(table)
+    for method, row in per_method.items():
+        log(f"validation score with {method}: {row['score']:.3f}")
+    safe_io.atomic_write_json(work_dir / "postprocessing.json", {"parameters": best, "table": table})
+    import instances
+
+    rows = []
+    for sample, image_type, prediction in zip(val_samples, val_types, probabilities):
+        labels = instances.label_nuclei(prediction, best)
+        rows.append(
+            {
+                "ImageId": sample.image_id,
+                "image_type": image_type,
+                **evaluation.score_labels(sample.labels, labels),
+            }
+        )
+    summary = {key: evaluation.summarise(rows, key) for key in ("dice", "score")}
+    log(evaluation.format_summary(summary["dice"], "validation Dice"))
+    log(evaluation.format_summary(summary["score"], "validation competition score"))
+    safe_io.atomic_write_json(
+        work_dir / "validation_report.json",
+        {"postprocessing": best, "best_per_method": per_method, "summary": summary, "images": rows},
+    )
+    return summary
+
+
+def _load_resume_state(work_dir):
+    state_path = work_dir / CHECKPOINT_STATE
+    if not (work_dir / CHECKPOINT).is_file() or not state_path.is_file():
+        raise cli.UserError(f"nothing to resume: {work_dir} holds no finished epoch")
+    return json.loads(state_path.read_text())
+
+
+def train(args, sampler, describe_sampling=None, log=print):
+    """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder."""
+    writer = model_folder.ModelFolderWriter(args.out, resume=args.resume)
+    work_dir = writer.work_dir
+    resume_state = _load_resume_state(work_dir) if args.resume else None
+    if resume_state:
+        train_ids, val_ids = resume_state["train_ids"], resume_state["val_ids"]
+        seed = resume_state["seed"]
+    else:
+        ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
+        ids = ids[: args.limit] if args.limit else ids
+        seed = args.seed
+        train_ids, val_ids = split_ids(ids, args.val_fraction, seed)
+    log(f"{len(train_ids)} training and {len(val_ids)} validation images from {args.data}")
+    train_samples, skipped_train = dp.load_samples(args.data, train_ids)
+    val_samples, skipped_val = dp.load_samples(args.data, val_ids)
+    skipped = skipped_train + skipped_val
+    if not train_samples or not val_samples:
+        raise cli.UserError(f"no usable labelled images left in {args.data} after skipping bad data")
+    typer = ImageTyper(args.clusters, args.cluster_model)
+    train_types = typer.types_of(train_samples)
+    val_types = typer.types_of(val_samples)
+    if typer.inferred:
+        log(f"{len(typer.inferred)} image(s) not in {args.clusters} were typed with {args.cluster_model}")
+    sample_indices = sampler(train_types)
+    counts = {name: train_types.count(name) for name in sorted(set(train_types))}
+    drawn = {name: sum(1 for i in sample_indices if train_types[i] == name) for name in counts}
+    log("training images per type: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    log(f"samples per epoch: {len(sample_indices)} (" + ", ".join(f"{n} {c}" for n, c in drawn.items()) + ")")
+
+    tf = cli.import_tensorflow()
+    import keras
+
+    import trainer_functional as tfn
+
+    finished_epochs = resume_state["finished_epochs"] if resume_state else 0
+    keras.utils.set_random_seed(seed + finished_epochs)
+    images, targets = dp.prepare_for_training(train_samples)
+    val_images, val_targets = dp.prepare_for_training(val_samples)
+    train_data = dp.training_dataset(
+        images, targets, sample_indices, args.img_size, args.batch_size, seed + finished_epochs
+    )
+    val_data = dp.validation_dataset(val_images, val_targets, args.img_size, args.batch_size, seed)
+    del images, targets, val_images, val_targets
+
+    config = {
+        "script": Path(sys.argv[0]).name,
+        "arguments": {key: value for key, value in vars(args).items()},
+        "img_size": args.img_size,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "seed": seed,
+        "sampling": describe_sampling or {"method": "uniform"},
+        "samples_per_epoch": len(sample_indices),
+        "train_ids": train_ids,
+        "val_ids": val_ids,
+        "skipped": [{"ImageId": image_id, "reason": reason} for image_id, reason in skipped],
+        "target_channels": list(dp.TARGET_CHANNELS),
+        "filters": list(tfn.DEFAULT_FILTERS),
+        "versions": package_versions(),
+        "devices": [device.name for device in tf.config.list_logical_devices()],
+    }
+    if resume_state:
+        log(f"resuming from epoch {finished_epochs}")
+        model = model_folder.load_model_file(work_dir / CHECKPOINT)
+    else:
+        model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
+        model.compile(
+            optimizer=keras.optimizers.Adam(args.learning_rate),
+            loss=tfn.bce_dice_loss,
+            metrics=[tfn.dice_coef, tfn.iou_coef],
+        )
+    state = {"seed": seed, "train_ids": train_ids, "val_ids": val_ids}
+    callbacks = [
+        keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=bool(resume_state)),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5),
+        _epoch_checkpoint_callback(keras, work_dir, state),
+    ]
+    try:
+        model.fit(
+            train_data,
+            validation_data=val_data,
+            epochs=args.epochs,
+            initial_epoch=finished_epochs,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    except KeyboardInterrupt:
+        log(f"stopped; the last finished epoch is kept in {work_dir}; continue with --resume")
+        raise
+    summary = validation_report(model, val_samples, val_types, work_dir, log=log)
+    config["validation"] = summary
+    config["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    safe_io.atomic_save(work_dir / "model.keras", model.save)
+    plot_history(work_dir / "history.csv", work_dir / "training_curves.png")
+    safe_io.atomic_write_json(work_dir / "config.json", config)
+    for leftover in (CHECKPOINT, CHECKPOINT_STATE):
+        (work_dir / leftover).unlink(missing_ok=True)
+    writer.commit()
+    if skipped:
+        log(
+            f"skipped {len(skipped)} image(s) with bad data: "
+            + ", ".join(image_id for image_id, _ in skipped)
+        )
+    log(f"model folder written: {args.out}")
+    return args.out
