@@ -84,9 +84,7 @@ def draw_clusters(path, samples, types, features, per_type=6, seed=0):
             axis.set_xticks([])
             axis.set_yticks([])
             if column < len(chosen):
-                axis.imshow(
-                    cv2.resize(samples[chosen[column]].image, (128, 128), interpolation=cv2.INTER_AREA)
-                )
+                axis.imshow(cv2.resize(samples[chosen[column]].image, (128, 128), interpolation=cv2.INTER_AREA))
             if column == 0:
                 axis.set_ylabel(f"{name}\n{counts.get(name, 0)} images", fontsize=11)
     axis = figure.add_subplot(grid[:, per_type:])
@@ -118,9 +116,7 @@ def draw_overview(path, samples, types):
         widths = [sample.image.shape[1] for sample in members]
         axes[0].scatter(widths, heights, s=30, c=colour, alpha=0.5, label=f"{name} ({len(members)})")
         nuclei = [int(sample.labels.max()) for sample in members]
-        axes[1].hist(
-            nuclei, bins=30, color=colour, alpha=0.6, label=f"{name}: median {np.median(nuclei):.0f}"
-        )
+        axes[1].hist(nuclei, bins=30, color=colour, alpha=0.6, label=f"{name}: median {np.median(nuclei):.0f}")
         areas = np.concatenate([np.bincount(sample.labels.ravel())[1:] for sample in members])
         areas = areas[areas > 0]
         axes[2].hist(
@@ -163,9 +159,7 @@ def fit(args):
         draw_overview(Path(args.figures) / "data_overview.png", samples, types)
     print(f"wrote clusters.png{'' if args.no_overview else ' and data_overview.png'} in {args.figures}")
     if skipped:
-        print(
-            f"skipped {len(skipped)} unreadable image(s): " + ", ".join(image_id for image_id, _ in skipped)
-        )
+        print(f"skipped {len(skipped)} unreadable image(s): " + ", ".join(image_id for image_id, _ in skipped))
 
 
 def predict(args):
@@ -174,15 +168,10 @@ def predict(args):
     samples, _ = dp.load_samples(args.predict, ids, with_labels=False)
     types = predict_types(bundle, [sample.image for sample in samples])
     counts = Counter(types)
-    print(
-        f"{len(samples)} images in {args.predict}: "
-        + ", ".join(f"{n} {counts.get(n, 0)}" for n in TYPE_NAMES)
-    )
+    print(f"{len(samples)} images in {args.predict}: " + ", ".join(f"{n} {counts.get(n, 0)}" for n in TYPE_NAMES))
     if args.csv:
         clusters = {name: index for index, name in enumerate(bundle["cluster_names"])}
-        write_table(
-            args.csv, [s.image_id for s in samples], [clusters[t] for t in types], bundle["cluster_names"]
-        )
+        write_table(args.csv, [s.image_id for s in samples], [clusters[t] for t in types], bundle["cluster_names"])
         print(f"wrote {args.csv}")
 
 

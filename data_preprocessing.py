@@ -312,7 +312,7 @@ def _gaussian_blur(tf, image, sigma, radius=9):
     return batch[0]
 
 
-def augment(image, target, seed, crop_size):
+def augment(image, target, seed, crop_size, blur=True):
     """The original's augmentation, on the fly: flip, rotation up to 40 degrees, Gaussian blur sigma 0-3.
 
     image: float32 (W, W, 3) in [0, 1]; target: float32 (W, W, C) of 0/1;
@@ -344,8 +344,8 @@ def augment(image, target, seed, crop_size):
 
     image = rotate(image, "BILINEAR")
     target = rotate(target, "NEAREST")
-    sigma = tf.random.stateless_uniform([], seeds[2], 0.0, MAX_BLUR_SIGMA)
-    image = _gaussian_blur(tf, image, sigma)
+    if blur:
+        image = _gaussian_blur(tf, image, tf.random.stateless_uniform([], seeds[2], 0.0, MAX_BLUR_SIGMA))
     offset = (window - crop_size) // 2
     image = image[offset : offset + crop_size, offset : offset + crop_size]
     target = target[offset : offset + crop_size, offset : offset + crop_size]

@@ -84,7 +84,10 @@ def predict_labelled(model, folder, parameters, typer, args, log=print):
     write_csv(
         args.report,
         REPORT_COLUMNS,
-        ([row[key] if not isinstance(row[key], float) else f"{row[key]:.6f}" for key in REPORT_COLUMNS] for row in rows),
+        (
+            [row[key] if not isinstance(row[key], float) else f"{row[key]:.6f}" for key in REPORT_COLUMNS]
+            for row in rows
+        ),
     )
     dice_values = np.array([row["dice"] for row in rows])
     worst = rows[int(np.argmin(dice_values))]
@@ -117,16 +120,9 @@ def predict_test_set(model, folder, parameters, args, log=print):
 
 
 def generate(args, log=print):
-    model_dir = Path(args.model) if args.model else model_folder.default_model_dir(log)
-    config = model_folder.read_config(model_dir)
-    model_folder.resolve_image_size(config, args.img_size, model_dir, log)
-    parameters = model_folder.read_postprocessing(model_dir)
-    if parameters is None:
-        parameters = dict(instances.DEFAULT_POSTPROCESSING)
-        log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
-    else:
-        log(f"post-processing tuned on the validation images: {parameters}")
-    train_folder = Path(args.train)
+    train_folder = Path(args.train or "stage1_train")
+    if args.train and not train_folder.is_dir():
+        raise cli.UserError(f"labelled folder {train_folder} does not exist")
     test_folders = [Path(folder) for folder in args.test] if args.test else None
     if test_folders:
         for folder in test_folders:
@@ -136,8 +132,7 @@ def generate(args, log=print):
         test_folders = [Path(name) for name in DEFAULT_TEST_FOLDERS if Path(name).is_dir()]
     if not train_folder.is_dir() and not test_folders:
         raise cli.UserError(f"nothing to predict: {train_folder} does not exist and no test folder was found")
-    cli.import_tensorflow()
-    model = model_folder.load_model(model_dir)
+    model, parameters, _ = model_folder.open_for_prediction(args.model, args.img_size, log)
     if train_folder.is_dir() and not args.no_train:
         typer = ImageTyper(args.clusters, args.cluster_model)
         predict_labelled(model, train_folder, parameters, typer, args, log)
@@ -147,11 +142,9 @@ def generate(args, log=print):
 
 def main(argv=None):
     parser = cli.make_parser(__doc__)
-    parser.add_argument(
-        "img_size", metavar="IMG_SIZE", type=cli.image_size, help="the size the model was trained at"
-    )
+    parser.add_argument("img_size", metavar="IMG_SIZE", type=cli.image_size, help="the size the model was trained at")
     parser.add_argument("--model", help="model folder (default: my_balanced_model if present, else my_model)")
-    parser.add_argument("--train", default="stage1_train", help="labelled DSB folder to predict and score")
+    parser.add_argument("--train", help="labelled DSB folder to predict and score (default: stage1_train)")
     parser.add_argument("--no-train", action="store_true", help="skip the labelled folder")
     parser.add_argument("--test", nargs="+", metavar="DIR", help="unlabelled folders to predict")
     parser.add_argument("--report", default="predictions_report.csv", help="per-image report to write")

@@ -69,9 +69,7 @@ def _stitch(shape, pieces, predictions, margin):
     return result
 
 
-def predict_probabilities(
-    model, images, batch_size=8, tta=False, tile_size=1024, margin=64, chunk=32, progress=True
-):
+def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024, margin=64, chunk=32, progress=True):
     """Yield (index, probabilities) for each RGB uint8 image, in order, chunk images at a time.
 
     tile_size and margin are in pixels and must be multiples of 16.

@@ -85,9 +85,7 @@ def write_image_folder(folder, image_id, image, labels=None):
     if labels is not None:
         for value in range(1, int(labels.max()) + 1):
             mask_id = hashlib.sha256(f"{image_id}/{value}".encode()).hexdigest()
-            write_png(
-                folder / image_id / "masks" / f"{mask_id}.png", ((labels == value) * 255).astype(np.uint8)
-            )
+            write_png(folder / image_id / "masks" / f"{mask_id}.png", ((labels == value) * 255).astype(np.uint8))
 
 
 def make_sample(out, train_count, test_count, seed):

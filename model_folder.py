@@ -128,3 +128,27 @@ def load_model_file(path):
 def load_model(model_dir):
     """The model of a complete model folder."""
     return load_model_file(check_model_dir(model_dir) / "model.keras")
+
+
+def open_for_prediction(model_arg, img_size, log=print):
+    """(model, post-processing parameters, model folder) for the prediction scripts.
+
+    The folder is model_arg or default_model_dir(); the image size it was
+    trained at is checked against img_size (and wins); tuned
+    post-processing comes from the folder, else the defaults, saying which.
+    """
+    import instances
+
+    model_dir = Path(model_arg) if model_arg else default_model_dir(log)
+    config = read_config(model_dir)
+    resolve_image_size(config, img_size, model_dir, log)
+    parameters = read_postprocessing(model_dir)
+    if parameters is None:
+        parameters = dict(instances.DEFAULT_POSTPROCESSING)
+        log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
+    else:
+        log(f"post-processing tuned on the validation images: {parameters}")
+    from cli import import_tensorflow
+
+    import_tensorflow()
+    return load_model(model_dir), parameters, model_dir

@@ -32,9 +32,7 @@ def parse_multipliers(text):
         try:
             multipliers[name] = int(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"--multipliers: {name} needs a whole number, got {value!r}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"--multipliers: {name} needs a whole number, got {value!r}") from None
         if multipliers[name] < 0:
             raise argparse.ArgumentTypeError(f"--multipliers: {name} must not be negative")
     missing = set(TYPE_NAMES) - set(multipliers)

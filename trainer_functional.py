@@ -59,9 +59,7 @@ def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet"):
     tensor = _conv_block(tensor, filters[-1], "bottom")
     for depth in range(len(filters) - 1, 0, -1):
         width = filters[depth - 1]
-        tensor = layers.Conv2DTranspose(width, 2, strides=2, padding="same", name=f"up{depth}_upsample")(
-            tensor
-        )
+        tensor = layers.Conv2DTranspose(width, 2, strides=2, padding="same", name=f"up{depth}_upsample")(tensor)
         tensor = layers.Concatenate(name=f"up{depth}_concat")([tensor, skips[depth - 1]])
         tensor = _conv_block(tensor, width, f"up{depth}")
     outputs = layers.Conv2D(output_channels, 1, activation="sigmoid", dtype="float32", name="output")(tensor)

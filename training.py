@@ -71,17 +71,26 @@ def uniform_sampler(types):
     return list(range(len(types)))
 
 
-def split_ids(ids, val_fraction, seed):
-    """(train_ids, val_ids), split by image id before any augmentation; both sorted, neither empty."""
+def split_ids(ids, types, val_fraction, seed):
+    """(train_ids, val_ids), split by image id before any augmentation, stratified by image type.
+
+    Each type with at least two images puts round(val_fraction * count),
+    but at least one, into validation, so every type gets a validation
+    score. Both lists are sorted; neither is empty.
+    """
     if len(ids) < 2:
-        raise cli.UserError(
-            f"need at least 2 labelled images to split into training and validation, got {len(ids)}"
-        )
-    order = np.random.default_rng(seed).permutation(len(ids))
-    val_count = min(max(1, round(len(ids) * val_fraction)), len(ids) - 1)
-    val_ids = sorted(ids[i] for i in order[:val_count])
-    train_ids = sorted(ids[i] for i in order[val_count:])
-    return train_ids, val_ids
+        raise cli.UserError(f"need at least 2 labelled images to split into training and validation, got {len(ids)}")
+    rng = np.random.default_rng(seed)
+    val_ids = []
+    for name in sorted(set(types)):
+        members = [image_id for image_id, kind in zip(ids, types) if kind == name]
+        if len(members) >= 2:
+            count = min(max(1, round(len(members) * val_fraction)), len(members) - 1)
+            val_ids.extend(rng.permutation(members)[:count].tolist())
+    if not val_ids:
+        val_ids = [ids[rng.integers(len(ids))]]
+    chosen = set(val_ids)
+    return sorted(i for i in ids if i not in chosen), sorted(val_ids)
 
 
 def package_versions():
@@ -119,9 +128,7 @@ def plot_history(history_csv, png_path):
     if not rows:
         return
     epochs = [int(row["epoch"]) + 1 for row in rows]
-    names = [
-        name for name in rows[0] if name not in ("epoch", "learning_rate") and not name.startswith("val_")
-    ]
+    names = [name for name in rows[0] if name not in ("epoch", "learning_rate") and not name.startswith("val_")]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names):
         axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
@@ -186,29 +193,36 @@ def _load_resume_state(work_dir):
 
 def train(args, sampler, describe_sampling=None, log=print):
     """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder."""
-    writer = model_folder.ModelFolderWriter(args.out, resume=args.resume)
-    work_dir = writer.work_dir
-    resume_state = _load_resume_state(work_dir) if args.resume else None
-    if resume_state:
-        train_ids, val_ids = resume_state["train_ids"], resume_state["val_ids"]
-        seed = resume_state["seed"]
+    if args.resume:
+        writer = model_folder.ModelFolderWriter(args.out, resume=True)
+        resume_state = _load_resume_state(writer.work_dir)
+        ids, seed = resume_state["train_ids"] + resume_state["val_ids"], resume_state["seed"]
     else:
         ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
         ids = ids[: args.limit] if args.limit else ids
-        seed = args.seed
-        train_ids, val_ids = split_ids(ids, args.val_fraction, seed)
-    log(f"{len(train_ids)} training and {len(val_ids)} validation images from {args.data}")
-    train_samples, skipped_train = dp.load_samples(args.data, train_ids)
-    val_samples, skipped_val = dp.load_samples(args.data, val_ids)
-    skipped = skipped_train + skipped_val
-    if not train_samples or not val_samples:
-        raise cli.UserError(f"no usable labelled images left in {args.data} after skipping bad data")
+        seed, resume_state = args.seed, None
+    samples, skipped = dp.load_samples(args.data, sorted(ids))
     typer = ImageTyper(args.clusters, args.cluster_model)
-    train_types = typer.types_of(train_samples)
-    val_types = typer.types_of(val_samples)
+    types = typer.types_of(samples)
     if typer.inferred:
         log(f"{len(typer.inferred)} image(s) not in {args.clusters} were typed with {args.cluster_model}")
+    if resume_state:
+        train_ids, val_ids = resume_state["train_ids"], resume_state["val_ids"]
+    else:
+        train_ids, val_ids = split_ids([sample.image_id for sample in samples], types, args.val_fraction, seed)
+        writer = model_folder.ModelFolderWriter(args.out)
+    work_dir = writer.work_dir
+    val_set = set(val_ids)
+    train_samples = [sample for sample in samples if sample.image_id not in val_set]
+    train_types = [kind for sample, kind in zip(samples, types) if sample.image_id not in val_set]
+    val_samples = [sample for sample in samples if sample.image_id in val_set]
+    val_types = [kind for sample, kind in zip(samples, types) if sample.image_id in val_set]
+    if not train_samples or not val_samples:
+        raise cli.UserError(f"no usable labelled images left in {args.data} after skipping bad data")
+    log(f"{len(train_samples)} training and {len(val_samples)} validation images from {args.data}")
     sample_indices = sampler(train_types)
+    if not sample_indices:
+        raise cli.UserError("the sampling draws no training image at all; check --multipliers")
     counts = {name: train_types.count(name) for name in sorted(set(train_types))}
     drawn = {name: sum(1 for i in sample_indices if train_types[i] == name) for name in counts}
     log("training images per type: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
@@ -286,9 +300,6 @@ def train(args, sampler, describe_sampling=None, log=print):
         (work_dir / leftover).unlink(missing_ok=True)
     writer.commit()
     if skipped:
-        log(
-            f"skipped {len(skipped)} image(s) with bad data: "
-            + ", ".join(image_id for image_id, _ in skipped)
-        )
+        log(f"skipped {len(skipped)} image(s) with bad data: " + ", ".join(image_id for image_id, _ in skipped))
     log(f"model folder written: {args.out}")
     return args.out

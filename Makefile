@@ -1,0 +1,30 @@
+# Set-up and everyday commands. `make demo` and `make test` create the virtual environment themselves.
+VENV ?= .venv
+PYTHON := $(abspath $(VENV))/bin/python
+SAMPLE ?= sample
+
+.PHONY: demo test lint sample clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+sample: $(VENV)/.installed
+	$(PYTHON) make_sample.py --out $(SAMPLE)
+
+demo: sample
+	cd $(SAMPLE) && $(PYTHON) $(CURDIR)/trainer.py 64 4 8 1e-3
+	cd $(SAMPLE) && $(PYTHON) $(CURDIR)/generate_predictions.py 64
+	cd $(SAMPLE) && $(PYTHON) $(CURDIR)/show_results.py 64 --no-windows --count 3 --seed 0
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(PYTHON) -m pytest
+
+clean:
+	rm -rf $(SAMPLE) results my_model my_balanced_model predictions_report.csv submission_*.csv

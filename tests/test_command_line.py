@@ -1,0 +1,78 @@
+"""Bad arguments end with one clear line and a non-zero exit, before TensorFlow is even imported."""
+
+import time
+
+import pytest
+from conftest import run_script
+
+TRAINERS = ("trainer.py", "trainer_balanced_data.py")
+
+
+def one_line_error(result):
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr
+    return lines[-1]
+
+
+@pytest.mark.parametrize("script", TRAINERS)
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "the following arguments are required"),
+        (("64", "x", "8", "1e-3"), "EPOCHS must be a number, got 'x'"),
+        (("64", "0", "8", "1e-3"), "EPOCHS must be positive"),
+        (("64", "1", "-8", "1e-3"), "BATCH_SIZE must be positive"),
+        (("64", "1", "8", "nan"), "LEARNING_RATE must be finite"),
+        (("64", "1", "8", "0"), "LEARNING_RATE must be positive"),
+        (("50", "1", "8", "1e-3"), "IMG_SIZE must be a multiple of 16"),
+        (("16", "1", "8", "1e-3"), "at least 32"),
+        (("64", "1", "8", "1e-3", "--val-fraction", "1.5"), "--val-fraction must lie between 0 and 1"),
+    ],
+)
+def test_trainers_reject_bad_arguments(script, args, message, tmp_path):
+    result = run_script(script, *args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in one_line_error(result)
+    assert not list(tmp_path.iterdir()), "nothing may be written on bad arguments"
+
+
+def test_missing_data_folder_is_one_line(tmp_path):
+    result = run_script("trainer.py", "64", "1", "8", "1e-3", cwd=tmp_path)
+    assert result.returncode == 1
+    assert one_line_error(result) == "error: data folder stage1_train does not exist"
+    assert not list(tmp_path.iterdir())
+
+
+def test_bad_multipliers(tmp_path):
+    result = run_script("trainer_balanced_data.py", "64", "1", "8", "1e-3", "--multipliers", "cats=2", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown image type 'cats'" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    "script", ["trainer.py", "trainer_balanced_data.py", "generate_predictions.py", "show_results.py"]
+)
+def test_help_is_instant_and_shows_defaults(script):
+    started = time.perf_counter()
+    result = run_script(script, "--help")
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0
+    assert "usage:" in result.stdout and "(default:" in result.stdout
+    assert "tensorflow" not in result.stderr.lower()
+    print(f"{script} --help took {elapsed:.2f} s")
+
+
+def test_predictions_without_a_model_folder(tmp_path):
+    (tmp_path / "stage1_test" / "x" / "images").mkdir(parents=True)
+    result = run_script("generate_predictions.py", "64", "--model", "nowhere", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "model folder nowhere does not exist" in one_line_error(result)
+
+
+def test_predictions_with_an_incomplete_model_folder(tmp_path):
+    (tmp_path / "stage1_test" / "x" / "images").mkdir(parents=True)
+    (tmp_path / "my_model").mkdir()
+    (tmp_path / "my_model" / "config.json").write_text('{"img_size": 64}')
+    result = run_script("generate_predictions.py", "64", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "my_model is incomplete: missing model.keras" in one_line_error(result)

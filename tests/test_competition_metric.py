@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from competition_metric import (
+    dice,
+    image_score,
+    iou_matrix,
+    labels_to_rles,
+    rle_decode,
+    rle_encode,
+    rles_to_labels,
+)
+
+
+def square(shape, top, left, size, value=1):
+    labels = np.zeros(shape, dtype=np.int32)
+    labels[top : top + size, left : left + size] = value
+    return labels
+
+
+def test_rle_is_one_indexed_column_major():
+    mask = np.array([[0, 1], [1, 1]], dtype=bool)
+    assert rle_encode(mask) == "2 3"
+    mask = np.array([[1, 0], [0, 1]], dtype=bool)
+    assert rle_encode(mask) == "1 1 4 1"
+    assert rle_encode(np.zeros((3, 3))) == ""
+
+
+def test_rle_decode_rejects_runs_outside_the_image():
+    with pytest.raises(ValueError):
+        rle_decode("8 3", (3, 3))
+    with pytest.raises(ValueError):
+        rle_decode("1", (3, 3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 20), st.integers(1, 20))))
+def test_rle_round_trip(mask):
+    assert np.array_equal(rle_decode(rle_encode(mask), mask.shape), mask)
+
+
+def test_labels_round_trip_through_rles():
+    labels = np.zeros((10, 12), dtype=np.int32)
+    labels[1:4, 1:4] = 1
+    labels[5:9, 2:10] = 2
+    labels[0, 11] = 3
+    assert np.array_equal(rles_to_labels(labels_to_rles(labels), labels.shape), labels)
+
+
+def test_empty_truth_and_empty_prediction():
+    empty = np.zeros((8, 8), dtype=np.int32)
+    one = square((8, 8), 2, 2, 3)
+    assert image_score(empty, empty) == 1.0
+    assert image_score(empty, one) == 0.0
+    assert image_score(one, empty) == 0.0
+
+
+def test_perfect_match_scores_one():
+    labels = square((20, 20), 1, 1, 5) + square((20, 20), 10, 10, 6, value=2)
+    assert image_score(labels, labels) == 1.0
+
+
+def test_iou_matrix_by_hand():
+    truth = square((10, 10), 0, 0, 4)
+    prediction = square((10, 10), 0, 0, 2)
+    assert iou_matrix(truth, prediction) == pytest.approx(np.array([[4 / 16]]))
+
+
+def test_split_nucleus():
+    truth = square((10, 10), 0, 0, 4)
+    prediction = np.zeros((10, 10), dtype=np.int32)
+    prediction[0:4, 0:3] = 1
+    prediction[0:4, 3:4] = 2
+    # IoU of the big half is 12/16 = 0.75: a true positive up to threshold 0.70, with one FP (the sliver)
+    expected = np.mean([1 / 2 if t < 0.75 else 0 / 3 for t in np.arange(0.5, 1.0, 0.05)])
+    assert image_score(truth, prediction) == pytest.approx(expected)
+
+
+def test_merged_pair():
+    truth = square((10, 10), 0, 0, 3) + square((10, 10), 0, 3, 3, value=2)
+    prediction = (truth > 0).astype(np.int32)
+    # the merged blob has IoU 0.5 with each nucleus: never above any threshold -> 0 TP, 1 FP, 2 FN
+    assert image_score(truth, prediction) == 0.0
+
+
+def test_partial_overlap_precision_by_threshold():
+    truth = square((10, 10), 0, 0, 10)
+    prediction = np.zeros((10, 10), dtype=np.int32)
+    prediction[:, :8] = 1
+    # IoU 0.8: matched at thresholds 0.50 .. 0.75 (6 of 10)
+    assert image_score(truth, prediction) == pytest.approx(0.6)
+
+
+def test_dice():
+    assert dice(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
+    assert dice(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])) == pytest.approx(2 / 3)

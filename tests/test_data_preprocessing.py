@@ -1,0 +1,162 @@
+import cv2
+import numpy as np
+import pytest
+
+import data_preprocessing as dp
+from cli import UserError
+
+
+def write_dsb_image(folder, image_id, image, masks=()):
+    images_dir = folder / image_id / "images"
+    images_dir.mkdir(parents=True)
+    cv2.imwrite(str(images_dir / f"{image_id}.png"), image)
+    if masks:
+        (folder / image_id / "masks").mkdir()
+    for number, mask in enumerate(masks):
+        cv2.imwrite(str(folder / image_id / "masks" / f"m{number}.png"), mask)
+
+
+def test_list_image_ids_sorted_and_errors(tmp_path):
+    for name in ("b", "a", "c"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "notes.txt").write_text("x")
+    assert dp.list_image_ids(tmp_path) == ["a", "b", "c"]
+    with pytest.raises(UserError, match="does not exist"):
+        dp.list_image_ids(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no image folders"):
+        dp.list_image_ids(tmp_path / "empty")
+
+
+def test_reads_16_bit_grey_as_rgb_uint8(tmp_path):
+    grey16 = np.full((5, 7), 65535, dtype=np.uint16)
+    grey16[0, 0] = 0
+    cv2.imwrite(str(tmp_path / "g16.png"), grey16)
+    image = dp.read_image(tmp_path / "g16.png")
+    assert image.shape == (5, 7, 3) and image.dtype == np.uint8
+    assert image[0, 0].tolist() == [0, 0, 0] and image[1, 1].tolist() == [255, 255, 255]
+
+
+def test_reads_rgba_dropping_alpha_in_rgb_order(tmp_path):
+    bgra = np.zeros((4, 4, 4), dtype=np.uint8)
+    bgra[..., 0] = 10  # blue
+    bgra[..., 2] = 200  # red
+    bgra[..., 3] = 255
+    cv2.imwrite(str(tmp_path / "rgba.png"), bgra)
+    image = dp.read_image(tmp_path / "rgba.png")
+    assert image.shape == (4, 4, 3)
+    assert image[0, 0].tolist() == [200, 0, 10]
+
+
+def test_corrupt_png_is_a_data_error_naming_the_file(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(dp.DataError, match="broken.png"):
+        dp.read_image(tmp_path / "broken.png")
+
+
+def test_labels_union_and_instances(tmp_path):
+    mask_a = np.zeros((6, 6), np.uint8)
+    mask_a[0:2, 0:2] = 255
+    mask_b = np.zeros((6, 6), np.uint8)
+    mask_b[3:6, 3:6] = 255
+    write_dsb_image(tmp_path, "img", np.zeros((6, 6, 3), np.uint8), [mask_a, mask_b])
+    sample = dp.read_sample(tmp_path, "img")
+    assert sample.labels.dtype == np.uint16
+    assert sorted(np.unique(sample.labels)) == [0, 1, 2]
+    assert np.count_nonzero(sample.labels == 1) == 4 and np.count_nonzero(sample.labels == 2) == 9
+
+
+def test_mask_of_wrong_size_names_the_image(tmp_path):
+    write_dsb_image(tmp_path, "odd", np.zeros((6, 6, 3), np.uint8), [np.zeros((5, 6), np.uint8)])
+    with pytest.raises(dp.DataError, match="odd"):
+        dp.read_sample(tmp_path, "odd")
+
+
+def test_load_samples_skips_bad_images_and_reports_them(tmp_path):
+    mask = np.zeros((6, 6), np.uint8)
+    mask[1:3, 1:3] = 255
+    write_dsb_image(tmp_path, "good", np.zeros((6, 6, 3), np.uint8), [mask])
+    write_dsb_image(tmp_path, "wrong_size", np.zeros((6, 6, 3), np.uint8), [np.zeros((4, 4), np.uint8)])
+    write_dsb_image(tmp_path, "no_masks", np.zeros((6, 6, 3), np.uint8))
+    (tmp_path / "no_image" / "images").mkdir(parents=True)
+    write_dsb_image(tmp_path, "corrupt", np.zeros((6, 6, 3), np.uint8), [mask])
+    (tmp_path / "corrupt" / "images" / "corrupt.png").write_bytes(b"\x89PNG truncated")
+    warnings = []
+    samples, skipped = dp.load_samples(tmp_path, dp.list_image_ids(tmp_path), progress=False, log=warnings.append)
+    assert [sample.image_id for sample in samples] == ["good"]
+    assert sorted(image_id for image_id, _ in skipped) == ["corrupt", "no_image", "no_masks", "wrong_size"]
+    assert len(warnings) == 4 and all("warning: skipping" in line for line in warnings)
+
+
+def test_known_bad_image_is_left_out_with_a_note():
+    bad = next(iter(dp.KNOWN_BAD_IMAGE_IDS))
+    notes = []
+    assert dp.without_known_bad(["a", bad, "b"], log=notes.append) == ["a", "b"]
+    assert len(notes) == 1 and bad in notes[0]
+
+
+@pytest.mark.parametrize("image_id", ["../etc", "/abs", "a/b", "..", "", "a\\b"])
+def test_image_ids_that_escape_a_folder_are_rejected(image_id):
+    with pytest.raises(UserError):
+        dp.check_image_id(image_id)
+
+
+def test_normalisation_makes_nuclei_bright_on_every_type():
+    dark = np.full((20, 20, 3), 10, np.uint8)
+    dark[5:10, 5:10] = 120
+    bright = np.full((20, 20, 3), 220, np.uint8)
+    bright[5:10, 5:10] = 60
+    for image in (dark, bright):
+        normalised = dp.normalise_image(image)
+        assert normalised[7, 7].mean() > 200 and normalised[0, 0].mean() < 30
+    inputs = dp.model_input(dark)
+    assert inputs.dtype == np.float32 and 0.0 <= inputs.min() and inputs.max() <= 1.0
+
+
+def test_augmentation_keeps_mask_aligned_with_image():
+    """A rotated and flipped mask equals the mask of the rotated and flipped image."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    target = np.zeros((92, 92, 2), np.float32)
+    for _ in range(6):
+        top, left = rng.integers(0, 80, size=2)
+        target[top : top + 12, left : left + 9, 0] = 1
+    image = np.repeat(target[..., :1], 3, axis=2)
+    for seed in range(5):
+        out_image, out_target = dp.augment(
+            tf.constant(image), tf.constant(target), tf.constant([seed, 7], tf.int64), 64, blur=False
+        )
+        out_image, out_target = out_image.numpy(), out_target.numpy()
+        assert out_target.shape == (64, 64, 2)
+        assert set(np.unique(out_target)) <= {0.0, 1.0}
+        disagreement = np.mean((out_image[..., 0] > 0.5) != (out_target[..., 0] > 0.5))
+        assert disagreement < 0.01
+
+
+def test_augmentation_blurs_the_image_only():
+    import tensorflow as tf
+
+    target = np.zeros((92, 92, 2), np.float32)
+    target[30:60, 30:60, 0] = 1
+    image = np.repeat(target[..., :1], 3, axis=2)
+    blurred_any = False
+    for seed in range(6):
+        out_image, out_target = dp.augment(
+            tf.constant(image), tf.constant(target), tf.constant([seed, 1], tf.int64), 64
+        )
+        blurred_any |= bool(np.any((out_image.numpy() > 0.05) & (out_image.numpy() < 0.95)))
+        assert set(np.unique(out_target.numpy())) <= {0.0, 1.0}
+    assert blurred_any
+
+
+def test_training_dataset_yields_augmented_batches_each_epoch():
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 255, (70, 90, 3), dtype=np.uint8) for _ in range(3)]
+    targets = [np.zeros((70, 90, 2), np.uint8) for _ in range(3)]
+    dataset = dp.training_dataset(images, targets, [0, 1, 2, 2], crop_size=32, batch_size=2, seed=0)
+    batches = list(dataset)
+    assert len(batches) == 2
+    assert batches[0][0].shape == (2, 32, 32, 3) and batches[0][1].shape == (2, 32, 32, 2)
+    second_epoch = list(dataset)
+    assert not np.allclose(batches[0][0].numpy(), second_epoch[0][0].numpy())

@@ -1,0 +1,131 @@
+"""The README's main job on the generated sample: train, reload, predict, submit, look."""
+
+import csv
+import hashlib
+import json
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from conftest import run_script
+
+from competition_metric import rles_to_labels
+
+pytestmark = pytest.mark.slow
+
+
+def tree_digest(folder, parts=("images", "masks")):
+    digest = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.parent.name in parts:
+            digest[str(path.relative_to(folder))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+@pytest.fixture(scope="module")
+def workdir(sample_dir, tmp_path_factory):
+    """A copy of the sample with a model trained for one short epoch by trainer.py."""
+    work = tmp_path_factory.mktemp("work")
+    shutil.copytree(sample_dir, work, dirs_exist_ok=True)
+    result = run_script("trainer.py", "32", "1", "4", "1e-3", cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return work
+
+
+def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
+    model_dir = workdir / "my_model"
+    for name in ("model.keras", "config.json", "history.csv", "training_curves.png", "postprocessing.json"):
+        assert (model_dir / name).is_file(), name
+    assert not (workdir / "my_model.partial").exists()
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["img_size"] == 32 and config["learning_rate"] == 1e-3 and config["seed"] == 42
+    assert set(config["train_ids"]).isdisjoint(config["val_ids"])
+    assert len(config["train_ids"]) + len(config["val_ids"]) == 9
+    assert {"tensorflow", "keras", "numpy", "python"} <= set(config["versions"])
+    with open(model_dir / "history.csv") as stream:
+        history = list(csv.DictReader(stream))
+    assert len(history) == 1 and "val_loss" in history[0]
+    report = json.loads((model_dir / "validation_report.json").read_text())
+    assert {"fluorescence", "brightfield", "histology"} <= set(report["summary"]["dice"])
+
+
+def test_model_folder_reloads(workdir):
+    import model_folder
+
+    model = model_folder.load_model(workdir / "my_model")
+    assert tuple(model(np.zeros((1, 48, 64, 3), np.float32)).shape) == (1, 48, 64, 2)
+
+
+def test_predictions_submission_and_report(workdir):
+    before = tree_digest(workdir / "stage1_train") | tree_digest(workdir / "stage1_test")
+    result = run_script("generate_predictions.py", "32", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MIN DICE" in result.stdout and "competition score" in result.stdout
+    with open(workdir / "predictions_report.csv") as stream:
+        report = list(csv.DictReader(stream))
+    assert len(report) == 9
+    assert set(report[0]) == {"ImageId", "image_type", "dice", "score", "predicted_nuclei", "true_nuclei"}
+    for row in report:
+        predict = workdir / "stage1_train" / row["ImageId"] / "predict"
+        assert (predict / f"{row['ImageId']}.png").is_file()
+        assert float((predict / "dice_score.txt").read_text()) == pytest.approx(float(row["dice"]), abs=1e-5)
+
+    with open(workdir / "submission_stage1_test.csv") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == ["ImageId", "EncodedPixels"]
+    test_ids = sorted(p.name for p in (workdir / "stage1_test").iterdir())
+    assert sorted({row[0] for row in rows[1:]}) == test_ids
+    for image_id in test_ids:
+        labels = cv2.imread(
+            str(workdir / "stage1_test" / image_id / "predict" / f"{image_id}_labels.png"),
+            cv2.IMREAD_UNCHANGED,
+        )
+        runs = [row[1] for row in rows[1:] if row[0] == image_id]
+        decoded = rles_to_labels(runs, labels.shape)
+        assert np.array_equal(decoded, labels), image_id
+        mask = cv2.imread(str(workdir / "stage1_test" / image_id / "predict" / f"{image_id}.png"), 0)
+        assert np.array_equal(mask > 0, labels > 0)
+
+    assert before == tree_digest(workdir / "stage1_train") | tree_digest(workdir / "stage1_test")
+    first = (workdir / "submission_stage1_test.csv").read_bytes()
+    again = run_script("generate_predictions.py", "32", "--no-train", cwd=workdir)
+    assert again.returncode == 0
+    assert (workdir / "submission_stage1_test.csv").read_bytes() == first
+
+
+def test_predictions_say_when_the_image_size_disagrees(workdir):
+    result = run_script("generate_predictions.py", "64", "--no-train", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "IMG_SIZE 64 differs from the size 32" in result.stdout
+
+
+def test_viewer_writes_figures_without_a_display(workdir):
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    result = run_script("show_results.py", "32", "--count", "2", "--seed", "0", cwd=workdir, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "no display" in result.stdout
+    figures = sorted((workdir / "results").glob("*.png"))
+    assert len(figures) == 2
+    assert cv2.imread(str(figures[0])).shape[1] >= 1000
+
+
+def test_balanced_trainer_draws_rare_types_more_often(workdir):
+    result = run_script(
+        "trainer_balanced_data.py",
+        "32",
+        "1",
+        "4",
+        "1e-3",
+        "--multipliers",
+        "fluorescence=1,histology=2,brightfield=3",
+        cwd=workdir,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((workdir / "my_balanced_model" / "config.json").read_text())
+    assert config["sampling"] == {
+        "method": "balanced",
+        "multipliers": {"fluorescence": 1, "histology": 2, "brightfield": 3},
+    }
+    assert "samples per epoch" in result.stdout
+    assert config["samples_per_epoch"] > len(config["train_ids"])

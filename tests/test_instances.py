@@ -1,0 +1,60 @@
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import instances
+from competition_metric import image_score, labels_to_rles, rles_to_labels
+from data_preprocessing import make_targets, touching_border
+
+
+def touching_pair():
+    labels = np.zeros((20, 30), dtype=np.int32)
+    labels[5:15, 3:14] = 1
+    labels[5:15, 14:26] = 2
+    return labels
+
+
+def test_touching_border_marks_only_contacts():
+    labels = touching_pair()
+    border = touching_border(labels)
+    assert border[:, 13].any() and border[:, 14].any()
+    assert not border[:, :12].any() and not border[:, 16:].any()
+
+
+def test_border_watershed_separates_touching_nuclei_that_components_merge():
+    truth = touching_pair()
+    probabilities = make_targets(truth).astype(np.float32)
+    merged = instances.label_nuclei(probabilities, {"method": "connected_components", "threshold": 0.5})
+    separated = instances.label_nuclei(
+        probabilities, {"method": "border_watershed", "threshold": 0.5, "border_threshold": 0.5}
+    )
+    assert merged.max() == 1
+    assert separated.max() == 2
+    assert image_score(truth, separated) == 1.0
+
+
+def test_distance_watershed_splits_two_discs():
+    yy, xx = np.mgrid[:40, :60]
+    mask = ((yy - 20) ** 2 + (xx - 18) ** 2 < 121) | ((yy - 20) ** 2 + (xx - 38) ** 2 < 121)
+    labels = instances.label_nuclei(mask[..., None].astype(np.float32), {"method": "distance_watershed"})
+    assert labels.max() == 2
+
+
+def test_min_size_drops_small_nuclei_and_renumbers():
+    labels = np.zeros((10, 10), dtype=np.int32)
+    labels[0:2, 0:2] = 5
+    labels[4:9, 4:9] = 9
+    filtered = instances.filter_small(labels, 5)
+    assert set(np.unique(filtered)) == {0, 1}
+    assert np.count_nonzero(filtered) == 25
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(np.int32, (16, 16), elements=st.integers(0, 4)))
+def test_random_label_images_survive_the_instance_pipeline(labels):
+    """A perfect prediction of any label image gives non-overlapping nuclei that survive RLE."""
+    probabilities = make_targets(labels).astype(np.float32)
+    predicted = instances.label_nuclei(probabilities, {"method": "border_watershed", "min_size": 0})
+    assert np.array_equal(predicted > 0, labels > 0)
+    assert np.array_equal(rles_to_labels(labels_to_rles(predicted), predicted.shape), predicted)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+import cli
+
+cli.import_tensorflow()
+import keras  # noqa: E402
+
+import trainer_functional as tfn  # noqa: E402
+
+
+def test_unet_shapes_and_stage_names():
+    model = tfn.build_unet()
+    for size in ((64, 64), (32, 96)):
+        output = model(np.zeros((2, *size, 3), np.float32))
+        assert tuple(output.shape) == (2, *size, 2)
+    names = {layer.name for layer in model.layers}
+    assert {"down1_conv1", "down1_conv2", "bottom_conv1", "up1_conv2", "output"} <= names
+    widths = [model.get_layer(f"down{d}_conv1").filters for d in range(1, 5)] + [
+        model.get_layer("bottom_conv1").filters
+    ]
+    assert widths == [16, 32, 64, 128, 256]
+
+
+def test_every_down_stage_has_two_convolutions_in_sequence():
+    model = tfn.build_unet()
+    conv2 = model.get_layer("down1_conv2")
+    assert conv2.input.shape[-1] == 16  # fed by the first convolution's block, not by the image
+
+
+def test_filters_must_match_depth():
+    with pytest.raises(ValueError):
+        tfn.build_unet(filters=(8, 16, 32))
+
+
+def test_metrics_against_hand_computed_values():
+    truth = np.zeros((1, 2, 2, 2), np.float32)
+    truth[0, 0, :, 0] = 1  # two foreground pixels
+    prediction = np.zeros((1, 2, 2, 2), np.float32)
+    prediction[0, 0, 0, 0] = 0.9
+    prediction[0, 1, 0, 0] = 0.8
+    # soft Dice: (2 * 0.9 + 1) / (2 + 1.7 + 1)
+    assert float(tfn.dice_coef(truth, prediction)) == pytest.approx((2 * 0.9 + 1) / (2 + 1.7 + 1), rel=1e-5)
+    # thresholded IoU: intersection 1, union 3, smoothed by 1
+    assert float(tfn.iou_coef(truth, prediction)) == pytest.approx((1 + 1) / (3 + 1), rel=1e-5)
+
+
+def test_loss_is_small_for_a_perfect_prediction_and_large_for_the_opposite():
+    truth = np.zeros((1, 8, 8, 2), np.float32)
+    truth[0, 2:6, 2:6, 0] = 1
+    truth[0, 2:6, 3, 1] = 1
+    good = float(tfn.bce_dice_loss(truth, np.clip(truth, 1e-4, 1 - 1e-4)))
+    bad = float(tfn.bce_dice_loss(truth, 1 - np.clip(truth, 1e-4, 1 - 1e-4)))
+    assert good < 0.01 < 2.0 < bad
+
+
+def test_saved_model_reloads_without_custom_objects(tmp_path):
+    model = tfn.build_unet(filters=(4, 8, 8, 8, 8))
+    model.compile(optimizer="adam", loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
+    batch = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    model.fit(batch, np.zeros((2, 32, 32, 2), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-5)
