@@ -16,6 +16,7 @@ import csv
 import datetime
 import json
 import platform
+import signal
 import sys
 from pathlib import Path
 
@@ -105,12 +106,35 @@ def package_versions():
     }
 
 
-def _epoch_checkpoint_callback(keras, work_dir, state):
-    """Saves the model and the finished-epoch count atomically after every epoch."""
+def read_history(path, limit=None):
+    """Rows of a history.csv as dicts of floats (epoch as int), at most limit of them."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as stream:
+        rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(stream)]
+    for row in rows:
+        row["epoch"] = int(row["epoch"])
+    return rows[:limit]
+
+
+def write_history(path, rows):
+    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+    lines = [",".join(columns)] + [",".join(str(row.get(column, "")) for column in columns) for row in rows]
+    safe_io.atomic_write_text(path, "\n".join(lines) + "\n")
+
+
+def _epoch_checkpoint_callback(keras, work_dir, state, history):
+    """After every epoch: the model, then history.csv, then the finished-epoch count, each written atomically.
+
+    The count is written last, so a run killed at any moment resumes from an
+    epoch whose model and history are both complete.
+    """
 
     class EpochCheckpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            history.append({"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}})
             safe_io.atomic_save(work_dir / CHECKPOINT, self.model.save)
+            write_history(work_dir / "history.csv", history)
             safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, {**state, "finished_epochs": epoch + 1})
 
     return EpochCheckpoint()
@@ -123,8 +147,7 @@ def plot_history(history_csv, png_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    with open(history_csv, newline="") as stream:
-        rows = list(csv.DictReader(stream))
+    rows = read_history(history_csv)
     if not rows:
         return
     epochs = [int(row["epoch"]) + 1 for row in rows]
@@ -182,6 +205,10 @@ def validation_report(model, val_samples, val_types, work_dir, log=print):
         {"postprocessing": best, "best_per_method": per_method, "summary": summary, "images": rows},
     )
     return summary
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _load_resume_state(work_dir):
@@ -272,11 +299,12 @@ def train(args, sampler, describe_sampling=None, log=print):
             metrics=[tfn.dice_coef, tfn.iou_coef],
         )
     state = {"seed": seed, "train_ids": train_ids, "val_ids": val_ids}
+    history = read_history(work_dir / "history.csv", limit=finished_epochs) if resume_state else []
     callbacks = [
-        keras.callbacks.CSVLogger(str(work_dir / "history.csv"), append=bool(resume_state)),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5),
-        _epoch_checkpoint_callback(keras, work_dir, state),
+        _epoch_checkpoint_callback(keras, work_dir, state, history),
     ]
+    previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         model.fit(
             train_data,
@@ -288,8 +316,12 @@ def train(args, sampler, describe_sampling=None, log=print):
             verbose=1 if sys.stdout.isatty() else 2,
         )
     except KeyboardInterrupt:
-        log(f"stopped; the last finished epoch is kept in {work_dir}; continue with --resume")
+        state_path = work_dir / CHECKPOINT_STATE
+        finished = json.loads(state_path.read_text())["finished_epochs"] if state_path.is_file() else 0
+        log(f"stopped after {finished} finished epoch(s), kept in {work_dir}; continue with --resume")
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
     config["validation"] = summary
     config["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

@@ -1,0 +1,86 @@
+"""Interrupted training: kill -9 leaves the previous model folder alone, --resume continues, Ctrl-C is clean."""
+
+import csv
+import hashlib
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import PROJECT, run_script
+
+pytestmark = pytest.mark.slow
+
+
+def folder_digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def start_training(cwd, *args):
+    return subprocess.Popen(
+        [sys.executable, str(PROJECT / "trainer.py"), "32", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_finished_epoch(work_dir, process, timeout=300):
+    state = work_dir / "checkpoint.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if state.is_file() and json.loads(state.read_text())["finished_epochs"] >= 1:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no epoch finished; exit {process.poll()}")
+
+
+@pytest.fixture
+def workdir(sample_dir, tmp_path):
+    shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
+    first = run_script("trainer.py", "32", "1", "4", "1e-3", cwd=workdir)
+    assert first.returncode == 0, first.stderr[-2000:]
+    previous = folder_digest(workdir / "my_model")
+
+    process = start_training(workdir, "30", "4", "1e-3")
+    wait_for_finished_epoch(workdir / "my_model.partial", process)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert folder_digest(workdir / "my_model") == previous
+
+    resumed = run_script("trainer.py", "32", "3", "4", "1e-3", "--resume", cwd=workdir)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "resuming from epoch" in resumed.stdout
+    assert not (workdir / "my_model.partial").exists()
+    config = json.loads((workdir / "my_model" / "config.json").read_text())
+    assert config["epochs"] == 3
+    with open(workdir / "my_model" / "history.csv") as stream:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(stream)]
+    assert epochs == sorted(set(epochs)) and epochs[-1] == 2
+
+
+def test_resume_without_an_interrupted_run_is_one_line(workdir):
+    result = run_script("trainer.py", "32", "2", "4", "1e-3", "--resume", cwd=workdir)
+    assert result.returncode == 1
+    assert "nothing to resume" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly_after_saving(workdir):
+    process = start_training(workdir, "30", "4", "1e-3")
+    wait_for_finished_epoch(workdir / "my_model.partial", process)
+    process.send_signal(signal.SIGINT)
+    output, errors = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in errors
+    assert "continue with --resume" in output
+    assert (workdir / "my_model.partial" / "checkpoint.keras").is_file()
+    assert not (workdir / "my_model").exists()
