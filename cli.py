@@ -99,7 +99,11 @@ def stderr_silenced():
 
 
 def import_tensorflow():
-    """Import TensorFlow without its start-up noise, devices initialised, and return it."""
+    """Import TensorFlow without its start-up noise and return it.
+
+    Devices are not initialised here: a multi-worker strategy must be
+    created before that (distribution.make_strategy).
+    """
     quiet_tensorflow()
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
@@ -107,8 +111,14 @@ def import_tensorflow():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
-        tf.config.list_logical_devices()
     return tf
+
+
+def init_devices():
+    """Initialise TensorFlow's devices without their start-up lines; returns the logical devices."""
+    tf = import_tensorflow()
+    with stderr_silenced():
+        return tf.config.list_logical_devices()
 
 
 def run(body, args):

@@ -361,12 +361,13 @@ def prepare_for_training(samples):
     return images, targets
 
 
-def training_dataset(images, targets, sample_indices, crop_size, batch_size, seed):
+def training_dataset(images, targets, sample_indices, crop_size, batch_size, seed, repeat=False):
     """A tf.data pipeline of augmented crops, one per entry of sample_indices, reshuffled every epoch.
 
     sample_indices may repeat an image to draw it several times per epoch
     (the balanced trainer does). Cropping happens in a generator, the
-    augmentation in parallel map calls; batches are prefetched.
+    augmentation in parallel map calls; batches are prefetched. With repeat
+    the epochs follow each other without end, each in a new order.
     """
     from cli import import_tensorflow
 
@@ -390,6 +391,8 @@ def training_dataset(images, targets, sample_indices, crop_size, batch_size, see
 
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(sample_indices)))
     dataset = dataset.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
+    if repeat:
+        dataset = dataset.repeat()
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 

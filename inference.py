@@ -46,13 +46,25 @@ def _pieces(padded, tile_size, margin):
     ]
 
 
-def _predict_batch(model, batch, tta):
-    prediction = model.predict_on_batch(batch)
+def make_predictor(model):
+    """A compiled local forward pass: ``predictor(batch)`` returns float32 numpy probabilities.
+
+    Keras's own predict would, for a model built under a multi-worker
+    strategy, gather across workers; this runs on this process alone.
+    """
+    import tensorflow as tf
+
+    forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+    return lambda batch: np.asarray(forward(tf.constant(batch)), dtype=np.float32)
+
+
+def _predict_batch(predictor, batch, tta):
+    prediction = predictor(batch)
     if tta:
-        prediction = prediction + model.predict_on_batch(batch[:, :, ::-1])[:, :, ::-1]
-        prediction = prediction + model.predict_on_batch(batch[:, ::-1])[:, ::-1]
+        prediction = prediction + predictor(np.ascontiguousarray(batch[:, :, ::-1]))[:, :, ::-1]
+        prediction = prediction + predictor(np.ascontiguousarray(batch[:, ::-1]))[:, ::-1]
         prediction = prediction / 3.0
-    return np.asarray(prediction, dtype=np.float32)
+    return prediction
 
 
 def _stitch(shape, pieces, predictions, margin):
@@ -78,6 +90,7 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
 
     if tile_size % STEP or margin % STEP or tile_size <= 2 * margin:
         raise ValueError(f"tile_size and margin must be multiples of {STEP}, tile_size > 2 * margin")
+    predictor = make_predictor(model)
     bar = tqdm(total=len(images), desc="predicting", unit="img", disable=not progress)
     for start in range(0, len(images), chunk):
         indices = range(start, min(start + chunk, len(images)))
@@ -92,7 +105,7 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
             for offset in range(0, len(members), batch_size):
                 batch_members = members[offset : offset + batch_size]
                 batch = np.stack([pieces[i][n][2] for i, n in batch_members])
-                for (i, n), prediction in zip(batch_members, _predict_batch(model, batch, tta)):
+                for (i, n), prediction in zip(batch_members, _predict_batch(predictor, batch, tta)):
                     outputs[i][n] = prediction
         for index in indices:
             height, width = images[index].shape[:2]

@@ -36,12 +36,18 @@ class ModelFolderWriter:
 
     def __init__(self, out_dir, resume=False):
         self.out_dir = Path(out_dir)
-        self.work_dir = self.out_dir.with_name(self.out_dir.name + ".partial")
+        self.work_dir = self.work_dir_of(out_dir)
         self.previous_dir = self.out_dir.with_name(self.out_dir.name + ".previous")
         self._restore_previous()
         if not resume and self.work_dir.exists():
             shutil.rmtree(self.work_dir)
         self.work_dir.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def work_dir_of(out_dir):
+        """The working copy beside out_dir: ``<out_dir>.partial``."""
+        out_dir = Path(out_dir)
+        return out_dir.with_name(out_dir.name + ".partial")
 
     def _restore_previous(self):
         if self.previous_dir.exists() and not self.out_dir.exists():
@@ -148,7 +154,7 @@ def open_for_prediction(model_arg, img_size, log=print):
         log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
     else:
         log(f"post-processing tuned on the validation images: {parameters}")
-    from cli import import_tensorflow
+    from cli import init_devices
 
-    import_tensorflow()
+    init_devices()
     return load_model(model_dir), parameters, model_dir

@@ -24,6 +24,9 @@ from cli import MODEL_DEPTH
 
 DEFAULT_FILTERS = (16, 32, 64, 128, 256)
 SMOOTH = 1.0
+BATCH_NORM_MOMENTUM = 0.9
+"""Keras's default of 0.99 leaves the inference statistics far from the batch ones for the first
+few hundred steps, which is a whole short training run here: validation loss then jumps."""
 
 
 def _conv_block(tensor, filters, stage):
@@ -36,7 +39,7 @@ def _conv_block(tensor, filters, stage):
             kernel_initializer="he_normal",
             name=f"{stage}_conv{index}",
         )(tensor)
-        tensor = layers.BatchNormalization(name=f"{stage}_bn{index}")(tensor)
+        tensor = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_bn{index}")(tensor)
         tensor = layers.Activation("relu", name=f"{stage}_relu{index}")(tensor)
     return tensor
 

@@ -18,6 +18,7 @@ import json
 import platform
 import signal
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,12 @@ def make_parser(doc, default_out):
     parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
+    parser.add_argument(
+        "--strategy",
+        choices=("auto", "none", "mirrored", "multiworker"),
+        default="auto",
+        help="tf.distribute strategy: auto = mirrored over several GPUs; multiworker reads TF_CONFIG",
+    )
     return parser
 
 
@@ -121,23 +128,6 @@ def write_history(path, rows):
     columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
     lines = [",".join(columns)] + [",".join(str(row.get(column, "")) for column in columns) for row in rows]
     safe_io.atomic_write_text(path, "\n".join(lines) + "\n")
-
-
-def _epoch_checkpoint_callback(keras, work_dir, state, history):
-    """After every epoch: the model, then history.csv, then the finished-epoch count, each written atomically.
-
-    The count is written last, so a run killed at any moment resumes from an
-    epoch whose model and history are both complete.
-    """
-
-    class EpochCheckpoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            history.append({"epoch": epoch, **{key: float(value) for key, value in (logs or {}).items()}})
-            safe_io.atomic_save(work_dir / CHECKPOINT, self.model.save)
-            write_history(work_dir / "history.csv", history)
-            safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, {**state, "finished_epochs": epoch + 1})
-
-    return EpochCheckpoint()
 
 
 def plot_history(history_csv, png_path):
@@ -218,17 +208,57 @@ def _load_resume_state(work_dir):
     return json.loads(state_path.read_text())
 
 
+def save_checkpoint(work_dir, model, history, state):
+    """The model, then history.csv, then the state with the finished-epoch count, each written atomically.
+
+    The state is written last, so a run killed at any moment resumes from an
+    epoch whose model and history are both complete.
+    """
+    safe_io.atomic_save(work_dir / CHECKPOINT, model.save)
+    write_history(work_dir / "history.csv", history)
+    safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, state)
+
+
+def _distributed_training_data(strategy, images, targets, sample_indices, args, seed):
+    """A per-worker tf.data pipeline of the worker's share of sample_indices, repeated, with the global batch split."""
+    import tensorflow as tf
+
+    def dataset_fn(context):
+        try:
+            batch = context.get_per_replica_batch_size(args.batch_size)
+        except ValueError:
+            raise cli.UserError(
+                f"BATCH_SIZE {args.batch_size} is not divisible by the {strategy.num_replicas_in_sync} replicas"
+            ) from None
+        share = sample_indices[context.input_pipeline_id :: context.num_input_pipelines]
+        pipeline_seed = seed + 1000 * context.input_pipeline_id
+        return dp.training_dataset(images, targets, share, args.img_size, batch, pipeline_seed, repeat=True)
+
+    options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
+    return strategy.distribute_datasets_from_function(dataset_fn, options)
+
+
 def train(args, sampler, describe_sampling=None, log=print):
-    """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder."""
+    """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder.
+
+    Under a multi-worker strategy every worker trains; only the chief logs
+    and writes the model folder.
+    """
+    import distribution
+
+    resume_state = None
     if args.resume:
-        writer = model_folder.ModelFolderWriter(args.out, resume=True)
-        resume_state = _load_resume_state(writer.work_dir)
+        resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
         ids, seed = resume_state["train_ids"] + resume_state["val_ids"], resume_state["seed"]
     else:
         ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
         ids = ids[: args.limit] if args.limit else ids
-        seed, resume_state = args.seed, None
-    samples, skipped = dp.load_samples(args.data, sorted(ids))
+        seed = args.seed
+    strategy = distribution.make_strategy(args.strategy)
+    chief = distribution.is_chief(strategy)
+    if not chief:
+        log = _silent
+    samples, skipped = dp.load_samples(args.data, sorted(ids), progress=chief)
     typer = ImageTyper(args.clusters, args.cluster_model)
     types = typer.types_of(samples)
     if typer.inferred:
@@ -237,8 +267,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         train_ids, val_ids = resume_state["train_ids"], resume_state["val_ids"]
     else:
         train_ids, val_ids = split_ids([sample.image_id for sample in samples], types, args.val_fraction, seed)
-        writer = model_folder.ModelFolderWriter(args.out)
-    work_dir = writer.work_dir
+    writer = model_folder.ModelFolderWriter(args.out, resume=bool(resume_state)) if chief else None
     val_set = set(val_ids)
     train_samples = [sample for sample in samples if sample.image_id not in val_set]
     train_types = [kind for sample, kind in zip(samples, types) if sample.image_id not in val_set]
@@ -259,16 +288,16 @@ def train(args, sampler, describe_sampling=None, log=print):
     import keras
 
     import trainer_functional as tfn
+    from train_loop import PlateauSchedule, TrainLoop
 
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
     keras.utils.set_random_seed(seed + finished_epochs)
     images, targets = dp.prepare_for_training(train_samples)
     val_images, val_targets = dp.prepare_for_training(val_samples)
-    train_data = dp.training_dataset(
-        images, targets, sample_indices, args.img_size, args.batch_size, seed + finished_epochs
-    )
+    train_data = _distributed_training_data(strategy, images, targets, sample_indices, args, seed + finished_epochs)
     val_data = dp.validation_dataset(val_images, val_targets, args.img_size, args.batch_size, seed)
-    del images, targets, val_images, val_targets
+    del val_images, val_targets
+    steps_per_epoch = -(-len(sample_indices) // args.batch_size)
 
     config = {
         "script": Path(sys.argv[0]).name,
@@ -280,48 +309,68 @@ def train(args, sampler, describe_sampling=None, log=print):
         "seed": seed,
         "sampling": describe_sampling or {"method": "uniform"},
         "samples_per_epoch": len(sample_indices),
+        "steps_per_epoch": steps_per_epoch,
         "train_ids": train_ids,
         "val_ids": val_ids,
         "skipped": [{"ImageId": image_id, "reason": reason} for image_id, reason in skipped],
         "target_channels": list(dp.TARGET_CHANNELS),
         "filters": list(tfn.DEFAULT_FILTERS),
+        "strategy": {
+            "name": args.strategy,
+            "class": type(strategy).__name__,
+            "replicas": strategy.num_replicas_in_sync,
+        },
         "versions": package_versions(),
         "devices": [device.name for device in tf.config.list_logical_devices()],
     }
-    if resume_state:
-        log(f"resuming from epoch {finished_epochs}")
-        model = model_folder.load_model_file(work_dir / CHECKPOINT)
-    else:
-        model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
-        model.compile(
-            optimizer=keras.optimizers.Adam(args.learning_rate),
-            loss=tfn.bce_dice_loss,
-            metrics=[tfn.dice_coef, tfn.iou_coef],
-        )
-    state = {"seed": seed, "train_ids": train_ids, "val_ids": val_ids}
-    history = read_history(work_dir / "history.csv", limit=finished_epochs) if resume_state else []
-    callbacks = [
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3, min_lr=1e-5),
-        _epoch_checkpoint_callback(keras, work_dir, state, history),
-    ]
+    with strategy.scope():
+        if resume_state:
+            log(f"resuming from epoch {finished_epochs}")
+            model = model_folder.load_model_file(model_folder.ModelFolderWriter.work_dir_of(args.out) / CHECKPOINT)
+        else:
+            model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
+            model.compile(
+                optimizer=keras.optimizers.Adam(args.learning_rate),
+                loss=tfn.bce_dice_loss,
+                metrics=[tfn.dice_coef, tfn.iou_coef],
+            )
+        loop = TrainLoop(model, model.optimizer, strategy)
+    schedule = PlateauSchedule(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
+    history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
+    iterator = iter(train_data)
+    progress = chief and sys.stdout.isatty()
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        model.fit(
-            train_data,
-            validation_data=val_data,
-            epochs=args.epochs,
-            initial_epoch=finished_epochs,
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
+        for epoch in range(finished_epochs, args.epochs):
+            started = time.perf_counter()
+            log(f"Epoch {epoch + 1}/{args.epochs}")
+            logs = loop.run_epoch(iterator, steps_per_epoch, progress=progress)
+            logs.update(loop.evaluate(val_data))
+            logs["learning_rate"] = schedule.learning_rate
+            schedule.update(logs["val_loss"])
+            seconds = time.perf_counter() - started
+            log(f"{seconds:.0f}s - " + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
+            history.append({"epoch": epoch, **logs, "seconds": seconds})
+            if writer:
+                state = {
+                    "seed": seed,
+                    "train_ids": train_ids,
+                    "val_ids": val_ids,
+                    "finished_epochs": epoch + 1,
+                    "schedule": schedule.state,
+                }
+                save_checkpoint(writer.work_dir, model, history, state)
     except KeyboardInterrupt:
-        state_path = work_dir / CHECKPOINT_STATE
-        finished = json.loads(state_path.read_text())["finished_epochs"] if state_path.is_file() else 0
-        log(f"stopped after {finished} finished epoch(s), kept in {work_dir}; continue with --resume")
+        if writer:
+            state_path = writer.work_dir / CHECKPOINT_STATE
+            finished = json.loads(state_path.read_text())["finished_epochs"] if state_path.is_file() else 0
+            log(f"stopped after {finished} finished epoch(s), kept in {writer.work_dir}; continue with --resume")
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+    if not writer:
+        return None
+    work_dir = writer.work_dir
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
     config["validation"] = summary
     config["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
@@ -335,3 +384,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         log(f"skipped {len(skipped)} image(s) with bad data: " + ", ".join(image_id for image_id, _ in skipped))
     log(f"model folder written: {args.out}")
     return args.out
+
+
+def _silent(_text):
+    pass

@@ -2,9 +2,9 @@ import csv
 import zipfile
 
 import pytest
-from conftest import SHARED_ZIP, run_script
 
 import image_types
+from conftest import SHARED_ZIP, run_script
 
 
 def read_rows(path):

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+
 from conftest import run_script
 
 TRAINERS = ("trainer.py", "trainer_balanced_data.py")

@@ -8,9 +8,9 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from conftest import run_script
 
 from competition_metric import rles_to_labels
+from conftest import run_script
 
 pytestmark = pytest.mark.slow
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import PROJECT, run_script
 
 pytestmark = pytest.mark.slow

@@ -1,0 +1,109 @@
+"""The training loop: one step function for every distribution strategy.
+
+Usage::
+
+    loop = TrainLoop(model, optimizer, strategy)
+    logs = loop.run_epoch(iterator, steps, progress=True)      # {"loss": ..., "dice_coef": ..., "iou_coef": ...}
+    logs |= loop.evaluate(val_dataset)                          # {"val_loss": ..., ...}
+
+Keras's ``model.fit`` fails under MultiWorkerMirroredStrategy (keras-team/keras
+#20585), while ``strategy.run`` over a distributed dataset works under every
+strategy; so all training goes through this loop, single device included.
+The loss of each replica is divided by the number of replicas, so that the
+summed gradients are those of the global batch. The optimizer's variables are
+created up front, in the strategy's scope: created lazily inside a replica
+step they fail under MirroredStrategy.
+"""
+
+import numpy as np
+
+import trainer_functional as tfn
+
+METRICS = {"dice_coef": tfn.dice_coef, "iou_coef": tfn.iou_coef}
+
+
+class TrainLoop:
+    def __init__(self, model, optimizer, strategy):
+        import tensorflow as tf
+
+        self.model = model
+        self.optimizer = optimizer
+        self.strategy = strategy
+        replicas = strategy.num_replicas_in_sync
+        if not optimizer.built:
+            with strategy.scope():
+                optimizer.build(model.trainable_variables)
+
+        def replica_step(images, targets):
+            with tf.GradientTape() as tape:
+                predictions = model(images, training=True)
+                loss = tfn.bce_dice_loss(targets, predictions)
+                scaled = loss / replicas
+            gradients = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+            return [loss] + [metric(targets, predictions) for metric in METRICS.values()]
+
+        @tf.function(reduce_retracing=True)
+        def train_step(iterator):
+            images, targets = next(iterator)
+            results = strategy.run(replica_step, args=(images, targets))
+            return [strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for value in results]
+
+        @tf.function(reduce_retracing=True)
+        def eval_step(images, targets):
+            predictions = model(images, training=False)
+            return [tfn.bce_dice_loss(targets, predictions)] + [
+                metric(targets, predictions) for metric in METRICS.values()
+            ]
+
+        self._train_step = train_step
+        self._eval_step = eval_step
+        self.names = ["loss", *METRICS]
+
+    def run_epoch(self, iterator, steps, progress=True):
+        """Run steps training steps from a distributed-dataset iterator; the mean of each metric."""
+        import keras
+
+        bar = keras.utils.Progbar(steps, verbose=1 if progress else 0, stateful_metrics=self.names)
+        totals = np.zeros(len(self.names))
+        for step in range(steps):
+            values = np.array([float(value) for value in self._train_step(iterator)])
+            totals += values
+            bar.update(step + 1, list(zip(self.names, totals / (step + 1))))
+        return dict(zip(self.names, (totals / max(steps, 1)).tolist()))
+
+    def evaluate(self, dataset):
+        """Mean loss and metrics over a (local, undistributed) dataset, as val_* entries."""
+        totals, batches = np.zeros(len(self.names)), 0
+        for images, targets in dataset:
+            totals += np.array([float(value) for value in self._eval_step(images, targets)])
+            batches += 1
+        return {f"val_{name}": value for name, value in zip(self.names, (totals / max(batches, 1)).tolist())}
+
+
+class PlateauSchedule:
+    """Halve the learning rate when the validation loss has not improved for patience epochs.
+
+    Its state (best loss, epochs waited) goes into the checkpoint, so a
+    resumed run follows the same schedule.
+    """
+
+    def __init__(self, optimizer, factor=0.5, patience=3, min_lr=1e-5, state=None):
+        self.optimizer = optimizer
+        self.factor, self.patience, self.min_lr = factor, patience, min_lr
+        self.state = dict(state or {"best": float("inf"), "wait": 0})
+
+    @property
+    def learning_rate(self):
+        return float(np.asarray(self.optimizer.learning_rate))
+
+    def update(self, val_loss):
+        """Record an epoch's validation loss; returns the learning rate for the next epoch."""
+        if val_loss < self.state["best"]:
+            self.state = {"best": val_loss, "wait": 0}
+        else:
+            self.state["wait"] += 1
+            if self.state["wait"] >= self.patience and self.learning_rate > self.min_lr:
+                self.optimizer.learning_rate.assign(max(self.learning_rate * self.factor, self.min_lr))
+                self.state["wait"] = 0
+        return self.learning_rate
