@@ -39,6 +39,9 @@ TARGET_CHANNELS = ("nucleus", "touching_border")
 
 MAX_ROTATION_DEGREES = 40.0
 MAX_BLUR_SIGMA = 3.0
+CACHE_FORMAT = 1
+DEFAULT_CACHE_DIR = "dsb_cache"
+"""Decoded images are cached here, in the current directory, unless --no-cache is given."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -130,19 +133,19 @@ def read_labels(folder, image_id, shape):
     if len(mask_paths) >= np.iinfo(np.uint16).max:
         raise DataError(f"{image_id}: too many masks ({len(mask_paths)})")
     labels = np.zeros(shape, dtype=np.uint16)
+    flat_labels = labels.reshape(-1)
     for number, mask_path in enumerate(mask_paths, start=1):
         data = np.fromfile(mask_path, dtype=np.uint8)
-        mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        mask = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
         if mask is None:
             raise DataError(f"{image_id}: mask {mask_path.name} is not a readable image")
-        if mask.ndim == 3:
-            mask = mask.max(axis=2)
         if mask.shape != tuple(shape):
             raise DataError(
                 f"{image_id}: mask {mask_path.name} is {mask.shape[1]}x{mask.shape[0]} "
                 f"but the image is {shape[1]}x{shape[0]}"
             )
-        labels[(mask > 0) & (labels == 0)] = number
+        pixels = np.flatnonzero(mask)
+        flat_labels[pixels[flat_labels[pixels] == 0]] = number
     return labels
 
 
@@ -153,24 +156,107 @@ def read_sample(folder, image_id, with_labels=True):
     return Sample(image_id, image, labels)
 
 
-def data_fingerprint(folder, ids):
-    """A short hash of the names, sizes and modification times of every file an image set consists of."""
-    digest = hashlib.sha256()
+def data_fingerprint(folder, ids, with_labels=True):
+    """A short hash of the names, sizes and modification times of the PNGs of the given images.
+
+    Any added, removed, replaced or edited image or mask changes it. It only
+    stats the files (os.scandir), so it costs a fraction of a second for the
+    whole competition set.
+    """
+    digest = hashlib.sha256(f"{with_labels}|{CACHE_FORMAT}\n".encode())
     for image_id in ids:
-        for path in sorted((Path(folder) / image_id).glob("*/*.png")):
-            if path.parent.name in ("images", "masks"):
-                stat = path.stat()
-                digest.update(f"{path.relative_to(folder)}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        for part in ("images", "masks") if with_labels else ("images",):
+            try:
+                entries = sorted(os.scandir(Path(folder) / image_id / part), key=lambda entry: entry.name)
+            except (FileNotFoundError, NotADirectoryError):
+                digest.update(f"{image_id}/{part} missing\n".encode())
+                continue
+            for entry in entries:
+                stat = entry.stat()
+                digest.update(f"{image_id}/{part}/{entry.name}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
 
 
-def load_samples(folder, ids, with_labels=True, workers=None, progress=True, log=None):
-    """Read many images in parallel threads, with a progress bar.
+def _cache_path(cache_dir, folder, ids, with_labels):
+    name = Path(folder).resolve().name
+    return Path(cache_dir) / f"{name}-{data_fingerprint(folder, ids, with_labels)}"
+
+
+def _write_cache(path, samples, skipped):
+    """Concatenate the decoded arrays into images.npy / labels.npy plus index.json, in a folder swapped in whole."""
+    import json
+    import shutil
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+    try:
+        index = {"ids": [], "shapes": [], "skipped": skipped, "with_labels": samples[0].labels is not None}
+        image_total = sum(sample.image.size for sample in samples)
+        images = np.lib.format.open_memmap(work / "images.npy", mode="w+", dtype=np.uint8, shape=(image_total,))
+        labels = None
+        if index["with_labels"]:
+            label_total = sum(sample.labels.size for sample in samples)
+            labels = np.lib.format.open_memmap(work / "labels.npy", mode="w+", dtype=np.uint16, shape=(label_total,))
+        image_offset = label_offset = 0
+        for sample in samples:
+            images[image_offset : image_offset + sample.image.size] = sample.image.ravel()
+            image_offset += sample.image.size
+            if labels is not None:
+                labels[label_offset : label_offset + sample.labels.size] = sample.labels.ravel()
+                label_offset += sample.labels.size
+            index["ids"].append(sample.image_id)
+            index["shapes"].append(list(sample.image.shape))
+        images.flush()
+        del images, labels
+        (work / "index.json").write_text(json.dumps(index))
+        for stale in path.parent.glob(path.name.rsplit("-", 1)[0] + "-*"):
+            if stale.is_dir() and stale != path:
+                shutil.rmtree(stale, ignore_errors=True)
+        try:
+            os.rename(work, path)
+        except OSError:
+            if not (path / "index.json").is_file():
+                raise
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _read_cache(path):
+    """Samples whose arrays are read-only views into the memory-mapped cache files, and the skipped list."""
+    import json
+
+    index = json.loads((path / "index.json").read_text())
+    images = np.load(path / "images.npy", mmap_mode="r")
+    labels = np.load(path / "labels.npy", mmap_mode="r") if index["with_labels"] else None
+    samples, image_offset, label_offset = [], 0, 0
+    for image_id, shape in zip(index["ids"], index["shapes"]):
+        size = int(np.prod(shape))
+        image = images[image_offset : image_offset + size].reshape(shape)
+        image_offset += size
+        sample_labels = None
+        if labels is not None:
+            sample_labels = labels[label_offset : label_offset + size // 3].reshape(shape[:2])
+            label_offset += size // 3
+        samples.append(Sample(image_id, image, sample_labels))
+    return samples, [tuple(item) for item in index["skipped"]]
+
+
+def load_samples(folder, ids, with_labels=True, workers=None, progress=True, log=None, cache_dir=None):
+    """Read many images in parallel threads, with a progress bar, through an optional cache.
 
     Returns ``(samples, skipped)``: the usable Samples in the order of ids,
     and ``(image_id, reason)`` for each image skipped because of bad data
     (corrupt PNG, missing image, no masks, mask of the wrong size), each
     also reported through log as a warning.
+
+    With cache_dir, the decoded arrays are kept in
+    ``<cache_dir>/<folder name>-<fingerprint>/`` and read back memory-mapped
+    the next time; a change to any PNG changes the fingerprint, and the
+    stale cache of that folder is removed when the new one is written.
+    The cache is only a copy: deleting it is always safe.
     """
     from tqdm import tqdm
 
@@ -178,6 +264,13 @@ def load_samples(folder, ids, with_labels=True, workers=None, progress=True, log
 
         def log(text):
             tqdm.write(text, file=sys.stderr)
+
+    cache_path = _cache_path(cache_dir, folder, ids, with_labels) if cache_dir else None
+    if cache_path is not None and (cache_path / "index.json").is_file():
+        samples, skipped = _read_cache(cache_path)
+        for image_id, reason in skipped:
+            log(f"warning: skipping {image_id}: {reason}")
+        return samples, skipped
 
     workers = workers or min(8, (os.cpu_count() or 1) * 2)
     samples, skipped = [], []
@@ -198,7 +291,19 @@ def load_samples(folder, ids, with_labels=True, workers=None, progress=True, log
                 skipped.append((image_id, str(result)))
             else:
                 samples.append(result)
+    if cache_path is not None and samples:
+        _write_cache(cache_path, samples, skipped)
     return samples, skipped
+
+
+def add_cache_arguments(parser):
+    """--cache DIR and --no-cache, for the scripts that read a labelled folder."""
+    parser.add_argument("--cache", default=DEFAULT_CACHE_DIR, help="folder for the decoded-image cache")
+    parser.add_argument("--no-cache", action="store_true", help="decode the PNGs every time, keep no cache")
+
+
+def cache_dir_of(args):
+    return None if args.no_cache else args.cache
 
 
 def touching_border(labels, width=3):

@@ -70,7 +70,7 @@ def write_csv(path, header, rows):
 def predict_labelled(model, folder, parameters, typer, args, log=print):
     """Predict, score and report the labelled images of folder; returns the report rows."""
     ids = dp.without_known_bad(dp.list_image_ids(folder), log=log)
-    samples, skipped = dp.load_samples(folder, ids)
+    samples, skipped = dp.load_samples(folder, ids, cache_dir=dp.cache_dir_of(args))
     types = typer.types_of(samples)
     rows = []
     for (sample, labels), image_type in zip(
@@ -150,6 +150,7 @@ def main(argv=None):
     parser.add_argument("--report", default="predictions_report.csv", help="per-image report to write")
     parser.add_argument("--batch-size", type=cli.positive_int("--batch-size"), default=8, help="images per batch")
     parser.add_argument("--tta", action="store_true", help="average over horizontal and vertical flips")
+    dp.add_cache_arguments(parser)
     parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
     args = parser.parse_args(argv)

@@ -44,15 +44,16 @@ def _conv_block(tensor, filters, stage):
     return tensor
 
 
-def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet"):
+def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_size=(None, None)):
     """A U-Net with len(filters) - 1 down and up stages and a sigmoid output per channel.
 
     Layers are named by stage: ``down1_conv1`` ... ``bottom_conv2`` ...
     ``up1_conv2``, ``output``. The output is float32 even under mixed precision.
+    input_size (height, width) fixes the input's size; the default takes any.
     """
     if len(filters) != MODEL_DEPTH + 1:
         raise ValueError(f"filters must list {MODEL_DEPTH + 1} widths, got {len(filters)}")
-    inputs = keras.Input(shape=(None, None, 3), name="image")
+    inputs = keras.Input(shape=(*input_size, 3), name="image")
     skips = []
     tensor = inputs
     for depth, width in enumerate(filters[:-1], start=1):
@@ -104,3 +105,17 @@ def bce_dice_loss(y_true, y_pred):
     channels = y_pred.shape[-1]
     dice_terms = [1.0 - _soft_dice(y_true[..., c], y_pred[..., c]) for c in range(channels)]
     return bce + ops.sum(ops.stack(dice_terms))
+
+
+def forward_flops(model):
+    """Multiply-adds x 2 of one forward pass, from the convolutions of a model built with a fixed input_size."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2DTranspose):
+            _, height, width, channels_in = layer.input.shape
+            total += 2 * height * width * channels_in * layer.filters * layer.kernel_size[0] * layer.kernel_size[1]
+        elif isinstance(layer, layers.Conv2D):
+            _, height, width, channels_out = layer.output.shape
+            channels_in = layer.input.shape[-1]
+            total += 2 * height * width * channels_in * channels_out * layer.kernel_size[0] * layer.kernel_size[1]
+    return total

@@ -25,6 +25,7 @@ import numpy as np
 
 import cli
 import data_preprocessing as dp
+import distribution
 import evaluation
 import model_folder
 import safe_io
@@ -43,9 +44,13 @@ def make_parser(doc, default_out):
         type=cli.image_size,
         help="side of the square training crops in pixels (a multiple of 16)",
     )
-    parser.add_argument("epochs", metavar="EPOCHS", type=cli.positive_int("EPOCHS"))
-    parser.add_argument("batch_size", metavar="BATCH_SIZE", type=cli.positive_int("BATCH_SIZE"))
-    parser.add_argument("learning_rate", metavar="LEARNING_RATE", type=cli.positive_float("LEARNING_RATE"))
+    parser.add_argument("epochs", metavar="EPOCHS", type=cli.positive_int("EPOCHS"), help="passes over the samples")
+    parser.add_argument(
+        "batch_size", metavar="BATCH_SIZE", type=cli.positive_int("BATCH_SIZE"), help="crops per step (global batch)"
+    )
+    parser.add_argument(
+        "learning_rate", metavar="LEARNING_RATE", type=cli.positive_float("LEARNING_RATE"), help="Adam's step size"
+    )
     parser.add_argument("--data", default="stage1_train", help="DSB folder of labelled training images")
     parser.add_argument("--out", default=default_out, help="model folder to write")
     parser.add_argument(
@@ -55,13 +60,19 @@ def make_parser(doc, default_out):
         help="fraction of image ids held out for validation (split before any augmentation)",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the split, crops and weights")
-    parser.add_argument("--limit", type=cli.positive_int("--limit"), help="use only the first N image ids")
+    parser.add_argument("--limit", type=cli.positive_int("--limit"), help="use only the first N image ids; unset: all")
     parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
     parser.add_argument(
+        "--steps-per-epoch",
+        type=cli.positive_int("--steps-per-epoch"),
+        help="training steps per epoch; unset: one pass over the epoch's samples",
+    )
+    dp.add_cache_arguments(parser)
+    parser.add_argument(
         "--strategy",
-        choices=("auto", "none", "mirrored", "multiworker"),
+        choices=distribution.STRATEGIES,
         default="auto",
         help="tf.distribute strategy: auto = mirrored over several GPUs; multiworker reads TF_CONFIG",
     )
@@ -219,7 +230,7 @@ def save_checkpoint(work_dir, model, history, state):
     safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, state)
 
 
-def _distributed_training_data(strategy, images, targets, sample_indices, args, seed):
+def distributed_training_data(strategy, images, targets, sample_indices, args, seed):
     """A per-worker tf.data pipeline of the worker's share of sample_indices, repeated, with the global batch split."""
     import tensorflow as tf
 
@@ -244,8 +255,6 @@ def train(args, sampler, describe_sampling=None, log=print):
     Under a multi-worker strategy every worker trains; only the chief logs
     and writes the model folder.
     """
-    import distribution
-
     resume_state = None
     if args.resume:
         resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
@@ -258,7 +267,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     chief = distribution.is_chief(strategy)
     if not chief:
         log = _silent
-    samples, skipped = dp.load_samples(args.data, sorted(ids), progress=chief)
+    samples, skipped = dp.load_samples(args.data, sorted(ids), progress=chief, cache_dir=dp.cache_dir_of(args))
     typer = ImageTyper(args.clusters, args.cluster_model)
     types = typer.types_of(samples)
     if typer.inferred:
@@ -294,10 +303,10 @@ def train(args, sampler, describe_sampling=None, log=print):
     keras.utils.set_random_seed(seed + finished_epochs)
     images, targets = dp.prepare_for_training(train_samples)
     val_images, val_targets = dp.prepare_for_training(val_samples)
-    train_data = _distributed_training_data(strategy, images, targets, sample_indices, args, seed + finished_epochs)
+    train_data = distributed_training_data(strategy, images, targets, sample_indices, args, seed + finished_epochs)
     val_data = dp.validation_dataset(val_images, val_targets, args.img_size, args.batch_size, seed)
     del val_images, val_targets
-    steps_per_epoch = -(-len(sample_indices) // args.batch_size)
+    steps_per_epoch = args.steps_per_epoch or -(-len(sample_indices) // args.batch_size)
 
     config = {
         "script": Path(sys.argv[0]).name,

@@ -160,3 +160,26 @@ def test_training_dataset_yields_augmented_batches_each_epoch():
     assert batches[0][0].shape == (2, 32, 32, 3) and batches[0][1].shape == (2, 32, 32, 2)
     second_epoch = list(dataset)
     assert not np.allclose(batches[0][0].numpy(), second_epoch[0][0].numpy())
+
+
+def test_cache_is_reused_and_invalidated_when_a_mask_changes(tmp_path):
+    data = tmp_path / "stage1_train"
+    mask = np.zeros((6, 6), np.uint8)
+    mask[1:3, 1:3] = 255
+    write_dsb_image(data, "a", np.full((6, 6, 3), 9, np.uint8), [mask])
+    write_dsb_image(data, "b", np.zeros((6, 6, 3), np.uint8), [np.zeros((4, 4), np.uint8)])
+    cache = tmp_path / "cache"
+    ids = dp.list_image_ids(data)
+    first, skipped = dp.load_samples(data, ids, progress=False, log=lambda _: None, cache_dir=cache)
+    second, skipped_again = dp.load_samples(data, ids, progress=False, log=lambda _: None, cache_dir=cache)
+    assert [s.image_id for s in second] == ["a"] and skipped_again == skipped and skipped[0][0] == "b"
+    assert np.array_equal(second[0].image, first[0].image) and np.array_equal(second[0].labels, first[0].labels)
+    assert isinstance(second[0].image.base, np.memmap) or isinstance(second[0].image, np.memmap)
+    assert len(list(cache.iterdir())) == 1
+
+    bigger = np.zeros((6, 6), np.uint8)
+    bigger[0:4, 0:4] = 255
+    cv2.imwrite(str(data / "a" / "masks" / "m0.png"), bigger)
+    third, _ = dp.load_samples(data, ids, progress=False, log=lambda _: None, cache_dir=cache)
+    assert np.count_nonzero(third[0].labels) == 16
+    assert len(list(cache.iterdir())) == 1, "the stale cache of the folder is removed"

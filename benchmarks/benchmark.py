@@ -1,0 +1,293 @@
+"""Side-by-side measurements of the suite against the original's designs, printed as a table and saved as JSON.
+
+Usage::
+
+    python benchmarks/benchmark.py --data stage1_train
+    python benchmarks/benchmark.py --data stage1_train --only loading prediction --json out.json
+
+Sections (each compares in one run, on the same data and machine):
+
+- loading: one-mask-at-a-time ``cv2.imread`` loop (the original) vs the parallel
+  decoder (first run, writing the cache) vs the cache (second run);
+- memory: peak resident memory of the original's in-memory design (float64 arrays,
+  precomputed balanced augmentation, split copies, then training) vs
+  ``trainer_balanced_data.py 256 1 16 1e-3``, and of ours with 10x multipliers and 2 epochs;
+- training: images/s through the trainer's tf.data pipeline and training loop vs
+  ``model.fit`` on pre-made in-memory tensors, the model's FLOPs per image, and the
+  fraction of the measured matrix-multiply throughput that training reaches;
+- prediction: one ``model.predict`` call per image vs the batched predictor, both with
+  post-processing and scoring.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+import cli  # noqa: E402
+import data_preprocessing as dp  # noqa: E402
+
+SECTIONS = ("loading", "memory", "training", "prediction")
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def original_loading(folder, ids):
+    """The original's loader: every PNG decoded in colour, one at a time, masks merged with np.maximum."""
+    import cv2
+
+    for image_id in ids:
+        image = cv2.imread(str(dp.image_path(folder, image_id)))
+        union = np.zeros(image.shape[:2], dtype=bool)
+        for mask_path in sorted((Path(folder) / image_id / "masks").glob("*.png")):
+            union = np.maximum(union, cv2.imread(str(mask_path))[..., 0] > 0)
+
+
+def bench_loading(folder, ids):
+    started = time.perf_counter()
+    original_loading(folder, ids)
+    original = time.perf_counter() - started
+    cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
+    try:
+        started = time.perf_counter()
+        dp.load_samples(folder, ids, progress=False, cache_dir=cache)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        dp.load_samples(folder, ids, progress=False, cache_dir=cache)
+        second = time.perf_counter() - started
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    masks = sum(len(list((Path(folder) / i / "masks").glob("*.png"))) for i in ids)
+    return {
+        "images": len(ids),
+        "masks": masks,
+        "original_imread_loop_s": round(original, 2),
+        "first_load_s": round(first, 2),
+        "cached_load_s": round(second, 3),
+        "first_vs_original": round(original / first, 1),
+        "cached_vs_first": round(first / second, 1),
+    }
+
+
+ORIGINAL_DESIGN = r"""
+import sys, resource, numpy as np, cv2
+sys.path.insert(0, sys.argv[1])
+import cli
+tf = cli.import_tensorflow()
+import data_preprocessing as dp, trainer_functional as tfn
+from image_types import ImageTyper
+folder, size = sys.argv[2], int(sys.argv[3])
+multipliers = {"fluorescence": 1, "histology": 3, "brightfield": 20}
+ids = dp.without_known_bad(dp.list_image_ids(folder), log=lambda _: None)
+samples, _ = dp.load_samples(folder, ids, progress=False)
+types = ImageTyper().types_of(samples)
+X = np.stack([cv2.resize(s.image, (size, size)).astype(np.float64) / 255 for s in samples])
+Y = np.stack([cv2.resize((s.labels > 0).astype(np.uint8), (size, size))[..., None].astype(np.float64) for s in samples])
+del samples
+augmented_x, augmented_y = [X], [Y]
+rng = np.random.default_rng(0)
+for index, kind in enumerate(types):
+    for _ in range(multipliers[kind]):
+        angle = rng.uniform(-40, 40)
+        matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1.0)
+        augmented_x.append(cv2.warpAffine(X[index], matrix, (size, size))[None])
+        augmented_y.append(cv2.warpAffine(Y[index], matrix, (size, size))[None, ..., None])
+X_all, Y_all = np.concatenate(augmented_x), np.concatenate(augmented_y)
+order = rng.permutation(len(X_all))
+cut = int(0.9 * len(order))
+X_train, X_val, Y_train, Y_val = X_all[order[:cut]], X_all[order[cut:]], Y_all[order[:cut]], Y_all[order[cut:]]
+model = tfn.build_unet(output_channels=1)
+model.compile(optimizer="adam", loss=tfn.bce_dice_loss)
+model.fit(X_train, Y_train, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
+print(len(X_all), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def run_child(command, cwd):
+    """Run a command, returning (seconds, peak RSS of the child in MiB, stdout)."""
+    started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if result.returncode:
+        raise RuntimeError(f"{command[:3]} failed: {result.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return time.perf_counter() - started, max(after, before) / 1024, result.stdout
+
+
+def bench_memory(folder):
+    folder = Path(folder).resolve()
+    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    results = {}
+    try:
+        trainer = [sys.executable, str(PROJECT / "trainer_balanced_data.py"), "256"]
+        common = ["16", "1e-3", "--data", str(folder), "--steps-per-epoch", "2", "--cache", str(work / "cache")]
+        run_child(trainer + ["1", *common, "--out", str(work / "warm")], work)
+        seconds, ours, _ = run_child(trainer + ["1", *common, "--out", str(work / "m1")], work)
+        results["ours_256_balanced_MiB"] = round(ours)
+        bigger = "fluorescence=10,histology=30,brightfield=200"
+        _, ours_big, _ = run_child(trainer + ["2", *common, "--multipliers", bigger, "--out", str(work / "m2")], work)
+        results["ours_10x_multipliers_2_epochs_MiB"] = round(ours_big)
+        command = [sys.executable, "-c", ORIGINAL_DESIGN, str(PROJECT), str(folder), "256"]
+        _, _, output = run_child(command, work)
+        samples, original = output.split()[-2:]
+        results["original_design_samples"] = int(samples)
+        results["original_design_MiB"] = round(float(original))
+        results["ours_vs_original"] = round(ours / float(original), 2)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def matmul_flops_per_second(tf, size=2048, repeats=10):
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    (a @ b).numpy()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        c = a @ b
+    c.numpy()
+    return 2 * size**3 * repeats / (time.perf_counter() - started)
+
+
+def bench_training(folder, ids, size=128, batch=16, steps=8):
+    tf = cli.import_tensorflow()
+    import keras
+
+    import trainer_functional as tfn
+    import training
+    from train_loop import TrainLoop
+
+    samples, _ = dp.load_samples(folder, ids[:160], progress=False)
+    images, targets = dp.prepare_for_training(samples)
+    strategy = tf.distribute.get_strategy()
+    keras.utils.set_random_seed(0)
+    model = tfn.build_unet()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef])
+    args = argparse.Namespace(batch_size=batch, img_size=size)
+    data = training.distributed_training_data(strategy, images, targets, list(range(len(images))), args, 0)
+    loop = TrainLoop(model, model.optimizer, strategy)
+    iterator = iter(data)
+    loop.run_epoch(iterator, 2, progress=False)
+    started = time.perf_counter()
+    loop.run_epoch(iterator, steps, progress=False)
+    pipeline_rate = steps * batch / (time.perf_counter() - started)
+
+    indices = [index % len(images) for index in range(steps * batch)]
+    tensors = list(dp.training_dataset(images, targets, indices, size, batch, 1))
+    x = np.concatenate([t[0].numpy() for t in tensors])
+    y = np.concatenate([t[1].numpy() for t in tensors])
+    model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=1, verbose=0)
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
+    memory_rate = len(x) / (time.perf_counter() - started)
+
+    flops = tfn.forward_flops(tfn.build_unet(input_size=(size, size)))
+    machine = matmul_flops_per_second(tf)
+    achieved = 3 * flops * pipeline_rate
+    return {
+        "crop_px": size,
+        "batch": batch,
+        "pipeline_images_per_s": round(pipeline_rate, 2),
+        "in_memory_fit_images_per_s": round(memory_rate, 2),
+        "pipeline_vs_in_memory": round(pipeline_rate / memory_rate, 3),
+        "forward_GFLOP_per_image": round(flops / 1e9, 3),
+        "training_GFLOP_per_image": round(3 * flops / 1e9, 3),
+        "matmul_GFLOP_per_s": round(machine / 1e9, 1),
+        "training_GFLOP_per_s": round(achieved / 1e9, 1),
+        "fraction_of_matmul": round(achieved / machine, 3),
+    }
+
+
+def bench_prediction(folder, ids, count=120):
+    tf = cli.import_tensorflow()
+    import evaluation
+    import instances
+    import trainer_functional as tfn
+    from inference import STEP, predict_probabilities
+
+    samples, _ = dp.load_samples(folder, ids[:count], progress=False)
+    model = tfn.build_unet()
+    model(np.zeros((1, 32, 32, 3), np.float32))
+
+    def finish(sample, probabilities):
+        labels = instances.label_nuclei(probabilities, instances.DEFAULT_POSTPROCESSING)
+        evaluation.score_labels(sample.labels, labels)
+
+    started = time.perf_counter()
+    for sample in samples:
+        padded, (height, width) = dp.pad_to_multiple(dp.model_input(sample.image), STEP)
+        probabilities = model.predict(padded[None], verbose=0)[0, :height, :width]
+        finish(sample, probabilities)
+    one_by_one = time.perf_counter() - started
+
+    started = time.perf_counter()
+    for index, probabilities in predict_probabilities(model, [s.image for s in samples], progress=False):
+        finish(samples[index], probabilities)
+    batched = time.perf_counter() - started
+    del tf
+    return {
+        "images": len(samples),
+        "one_predict_per_image_s": round(one_by_one, 2),
+        "batched_s": round(batched, 2),
+        "speed_up": round(one_by_one / batched, 2),
+    }
+
+
+def machine_description():
+    return {
+        "machine": platform.machine(),
+        "processor_cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "gpu": "none",
+    }
+
+
+def main(argv=None):
+    parser = cli.make_parser(__doc__)
+    parser.add_argument("--data", default="stage1_train", help="labelled DSB folder")
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
+    parser.add_argument("--json", default=str(PROJECT / "benchmarks" / "results.json"), help="where to save results")
+    args = parser.parse_args(argv)
+
+    def body(parsed):
+        ids = dp.without_known_bad(dp.list_image_ids(parsed.data), log=lambda _: None)
+        tf = cli.import_tensorflow()
+        results = {"machine": machine_description(), "tensorflow": tf.__version__}
+        if tf.config.list_physical_devices("GPU"):
+            results["machine"]["gpu"] = tf.config.experimental.get_device_details(
+                tf.config.list_physical_devices("GPU")[0]
+            ).get("device_name", "yes")
+        runners = {
+            "loading": lambda: bench_loading(parsed.data, ids),
+            "memory": lambda: bench_memory(parsed.data),
+            "training": lambda: bench_training(parsed.data, ids),
+            "prediction": lambda: bench_prediction(parsed.data, ids),
+        }
+        for section in parsed.only:
+            started = time.perf_counter()
+            results[section] = runners[section]()
+            print(f"\n{section} ({time.perf_counter() - started:.0f} s)")
+            for key, value in results[section].items():
+                print(f"  {key:36s} {value}")
+        Path(parsed.json).write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nwrote {parsed.json}")
+
+    cli.run(body, args)
+
+
+if __name__ == "__main__":
+    main()
