@@ -133,7 +133,6 @@ def read_labels(folder, image_id, shape):
     if len(mask_paths) >= np.iinfo(np.uint16).max:
         raise DataError(f"{image_id}: too many masks ({len(mask_paths)})")
     labels = np.zeros(shape, dtype=np.uint16)
-    flat_labels = labels.reshape(-1)
     for number, mask_path in enumerate(mask_paths, start=1):
         data = np.fromfile(mask_path, dtype=np.uint8)
         mask = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
@@ -144,8 +143,9 @@ def read_labels(folder, image_id, shape):
                 f"{image_id}: mask {mask_path.name} is {mask.shape[1]}x{mask.shape[0]} "
                 f"but the image is {shape[1]}x{shape[0]}"
             )
-        pixels = np.flatnonzero(mask)
-        flat_labels[pixels[flat_labels[pixels] == 0]] = number
+        left, top, width, height = cv2.boundingRect(mask)
+        box = labels[top : top + height, left : left + width]
+        box[(mask[top : top + height, left : left + width] > 0) & (box == 0)] = number
     return labels
 
 

@@ -97,3 +97,12 @@ def test_partial_overlap_precision_by_threshold():
 def test_dice():
     assert dice(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
     assert dice(np.array([1, 1, 0, 0]), np.array([1, 0, 0, 0])) == pytest.approx(2 / 3)
+
+
+def test_iou_matrix_with_sparse_label_values_matches_dense_ones():
+    dense = square((12, 12), 0, 0, 4) + square((12, 12), 6, 6, 4, value=2)
+    sparse = np.where(dense == 1, 7, np.where(dense == 2, 60000, 0))
+    prediction = square((12, 12), 0, 0, 3, value=5)
+    assert np.allclose(iou_matrix(dense, prediction), iou_matrix(sparse, prediction))
+    huge = np.where(prediction > 0, 65000, 0)
+    assert np.allclose(iou_matrix(sparse, huge), iou_matrix(dense, prediction))

@@ -62,3 +62,12 @@ def test_saved_model_reloads_without_custom_objects(tmp_path):
     model.save(tmp_path / "model.keras")
     reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
     np.testing.assert_allclose(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-5)
+
+
+def test_forward_flops_counts_every_convolution():
+    small = tfn.forward_flops(tfn.build_unet(input_size=(32, 32)))
+    large = tfn.forward_flops(tfn.build_unet(input_size=(64, 64)))
+    assert large == 4 * small
+    first_conv = 2 * 32 * 32 * 3 * 16 * 9
+    second_conv = 2 * 32 * 32 * 16 * 16 * 9
+    assert small > first_conv + second_conv
