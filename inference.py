@@ -95,8 +95,10 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
     for start in range(0, len(images), chunk):
         indices = range(start, min(start + chunk, len(images)))
         pieces, groups = {}, defaultdict(list)
+        padded_shapes = {}
         for index in indices:
             padded, _ = pad_to_multiple(model_input(images[index]), STEP)
+            padded_shapes[index] = padded.shape
             pieces[index] = _pieces(padded, tile_size, margin)
             for number, (_, _, array) in enumerate(pieces[index]):
                 groups[array.shape].append((index, number))
@@ -109,12 +111,7 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
                     outputs[i][n] = prediction
         for index in indices:
             height, width = images[index].shape[:2]
-            padded_shape = pieces[index][0][2].shape if len(pieces[index]) == 1 else None
-            if padded_shape is not None:
-                probabilities = outputs[index][0]
-            else:
-                full = pad_to_multiple(np.zeros((height, width, 1), np.uint8), STEP)[0].shape
-                probabilities = _stitch(full, pieces[index], outputs[index], margin)
+            probabilities = _stitch(padded_shapes[index], pieces[index], outputs[index], margin)
             bar.update(1)
             yield index, probabilities[:height, :width]
     bar.close()
