@@ -134,8 +134,7 @@ def read_labels(folder, image_id, shape):
         raise DataError(f"{image_id}: too many masks ({len(mask_paths)})")
     labels = np.zeros(shape, dtype=np.uint16)
     for number, mask_path in enumerate(mask_paths, start=1):
-        data = np.fromfile(mask_path, dtype=np.uint8)
-        mask = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
+        mask = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
         if mask is None:
             raise DataError(f"{image_id}: mask {mask_path.name} is not a readable image")
         if mask.shape != tuple(shape):

@@ -84,7 +84,7 @@ def bench_loading(folder, ids):
 
 
 ORIGINAL_DESIGN = r"""
-import sys, resource, numpy as np, cv2
+import sys, numpy as np, cv2
 sys.path.insert(0, sys.argv[1])
 import cli
 tf = cli.import_tensorflow()
@@ -113,19 +113,31 @@ X_train, X_val, Y_train, Y_val = X_all[order[:cut]], X_all[order[cut:]], Y_all[o
 model = tfn.build_unet(output_channels=1)
 model.compile(optimizer="adam", loss=tfn.bce_dice_loss)
 model.fit(X_train, Y_train, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
-print(len(X_all), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(len(X_all))
+"""
+
+
+PEAK_MEMORY_WRAPPER = """
+import os, resource, runpy, sys
+script, sys.argv = sys.argv[1], sys.argv[1:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    print("peak-rss-kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
 """
 
 
 def run_child(command, cwd):
-    """Run a command, returning (seconds, peak RSS of the child in MiB, stdout)."""
+    """Run a Python script (its path and arguments) in a child; (seconds, its own peak RSS in MiB, stdout)."""
     started = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_MEMORY_WRAPPER, *command], cwd=cwd, capture_output=True, text=True
+    )
     if result.returncode:
-        raise RuntimeError(f"{command[:3]} failed: {result.stderr[-2000:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return time.perf_counter() - started, max(after, before) / 1024, result.stdout
+        raise RuntimeError(f"{command[:2]} failed: {result.stderr[-2000:]}")
+    peak = [line.split()[1] for line in result.stderr.splitlines() if line.startswith("peak-rss-kib")][-1]
+    return time.perf_counter() - started, int(peak) / 1024, result.stdout
 
 
 def bench_memory(folder):
@@ -133,7 +145,7 @@ def bench_memory(folder):
     work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     results = {}
     try:
-        trainer = [sys.executable, str(PROJECT / "trainer_balanced_data.py"), "256"]
+        trainer = [str(PROJECT / "trainer_balanced_data.py"), "256"]
         common = ["16", "1e-3", "--data", str(folder), "--steps-per-epoch", "2", "--cache", str(work / "cache")]
         run_child(trainer + ["1", *common, "--out", str(work / "warm")], work)
         seconds, ours, _ = run_child(trainer + ["1", *common, "--out", str(work / "m1")], work)
@@ -141,12 +153,11 @@ def bench_memory(folder):
         bigger = "fluorescence=10,histology=30,brightfield=200"
         _, ours_big, _ = run_child(trainer + ["2", *common, "--multipliers", bigger, "--out", str(work / "m2")], work)
         results["ours_10x_multipliers_2_epochs_MiB"] = round(ours_big)
-        command = [sys.executable, "-c", ORIGINAL_DESIGN, str(PROJECT), str(folder), "256"]
-        _, _, output = run_child(command, work)
-        samples, original = output.split()[-2:]
-        results["original_design_samples"] = int(samples)
-        results["original_design_MiB"] = round(float(original))
-        results["ours_vs_original"] = round(ours / float(original), 2)
+        (work / "original_design.py").write_text(ORIGINAL_DESIGN)
+        _, original, output = run_child([str(work / "original_design.py"), str(PROJECT), str(folder), "256"], work)
+        results["original_design_samples"] = int(output.split()[-1])
+        results["original_design_MiB"] = round(original)
+        results["ours_vs_original"] = round(ours / original, 2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results

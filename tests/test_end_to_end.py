@@ -129,3 +129,18 @@ def test_balanced_trainer_draws_rare_types_more_often(workdir):
     }
     assert "samples per epoch" in result.stdout
     assert config["samples_per_epoch"] > len(config["train_ids"])
+
+
+def test_training_skips_bad_images_and_lists_them_at_the_end(sample_dir, tmp_path):
+    shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
+    ids = sorted(p.name for p in (tmp_path / "stage1_train").iterdir())
+    corrupt, no_masks = ids[0], ids[1]
+    (tmp_path / "stage1_train" / corrupt / "images" / f"{corrupt}.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
+    shutil.rmtree(tmp_path / "stage1_train" / no_masks / "masks")
+    result = run_script("trainer.py", "32", "1", "4", "1e-3", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"warning: skipping {corrupt}" in result.stderr and f"warning: skipping {no_masks}" in result.stderr
+    summary = [line for line in result.stdout.splitlines() if line.startswith("skipped 2 image(s)")]
+    assert summary and corrupt in summary[0] and no_masks in summary[0]
+    config = json.loads((tmp_path / "my_model" / "config.json").read_text())
+    assert sorted(item["ImageId"] for item in config["skipped"]) == sorted([corrupt, no_masks])
