@@ -249,6 +249,23 @@ def distributed_training_data(strategy, images, targets, sample_indices, args, s
     return strategy.distribute_datasets_from_function(dataset_fn, options)
 
 
+def _partition(samples, types, val_set):
+    """((training samples, their types), (validation samples, their types)) by membership of val_set."""
+    parts = {True: ([], []), False: ([], [])}
+    for sample, kind in zip(samples, types):
+        part = parts[sample.image_id in val_set]
+        part[0].append(sample)
+        part[1].append(kind)
+    return parts[False], parts[True]
+
+
+def _report_sampling(train_types, sample_indices, log):
+    counts = {name: train_types.count(name) for name in sorted(set(train_types))}
+    drawn = {name: sum(1 for i in sample_indices if train_types[i] == name) for name in counts}
+    log("training images per type: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+    log(f"samples per epoch: {len(sample_indices)} (" + ", ".join(f"{n} {c}" for n, c in drawn.items()) + ")")
+
+
 def train(args, sampler, describe_sampling=None, log=print):
     """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder.
 
@@ -277,21 +294,14 @@ def train(args, sampler, describe_sampling=None, log=print):
     else:
         train_ids, val_ids = split_ids([sample.image_id for sample in samples], types, args.val_fraction, seed)
     writer = model_folder.ModelFolderWriter(args.out, resume=bool(resume_state)) if chief else None
-    val_set = set(val_ids)
-    train_samples = [sample for sample in samples if sample.image_id not in val_set]
-    train_types = [kind for sample, kind in zip(samples, types) if sample.image_id not in val_set]
-    val_samples = [sample for sample in samples if sample.image_id in val_set]
-    val_types = [kind for sample, kind in zip(samples, types) if sample.image_id in val_set]
+    (train_samples, train_types), (val_samples, val_types) = _partition(samples, types, set(val_ids))
     if not train_samples or not val_samples:
         raise cli.UserError(f"no usable labelled images left in {args.data} after skipping bad data")
     log(f"{len(train_samples)} training and {len(val_samples)} validation images from {args.data}")
     sample_indices = sampler(train_types)
     if not sample_indices:
         raise cli.UserError("the sampling draws no training image at all; check --multipliers")
-    counts = {name: train_types.count(name) for name in sorted(set(train_types))}
-    drawn = {name: sum(1 for i in sample_indices if train_types[i] == name) for name in counts}
-    log("training images per type: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
-    log(f"samples per epoch: {len(sample_indices)} (" + ", ".join(f"{n} {c}" for n, c in drawn.items()) + ")")
+    _report_sampling(train_types, sample_indices, log)
 
     tf = cli.import_tensorflow()
     import keras

@@ -12,18 +12,15 @@ def read_rows(path):
         return list(csv.DictReader(stream))
 
 
-def test_fit_writes_table_model_and_figures(sample_dir, tmp_path):
-    result = run_script(
-        "cluster_images.py",
-        "--data",
-        sample_dir / "stage1_train",
-        "--table",
-        tmp_path / "c.csv",
-        "--model",
-        tmp_path / "m.joblib",
-        "--figures",
-        tmp_path,
+def fit_clusters(data, out, *options, table="c.csv", model="m.joblib"):
+    """Run cluster_images.py on data, writing the table, model and figures into out."""
+    return run_script(
+        "cluster_images.py", "--data", data, "--table", out / table, "--model", out / model, "--figures", out, *options
     )
+
+
+def test_fit_writes_table_model_and_figures(sample_dir, tmp_path):
+    result = fit_clusters(sample_dir / "stage1_train", tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = read_rows(tmp_path / "c.csv")
     ids = sorted(p.name for p in (sample_dir / "stage1_train").iterdir())
@@ -31,18 +28,7 @@ def test_fit_writes_table_model_and_figures(sample_dir, tmp_path):
     assert {row["cluster_name"] for row in rows} == set(image_types.TYPE_NAMES)
     assert (tmp_path / "clusters.png").stat().st_size > 10_000
     assert (tmp_path / "data_overview.png").stat().st_size > 10_000
-    again = run_script(
-        "cluster_images.py",
-        "--data",
-        sample_dir / "stage1_train",
-        "--table",
-        tmp_path / "c2.csv",
-        "--model",
-        tmp_path / "m2.joblib",
-        "--figures",
-        tmp_path,
-        "--no-overview",
-    )
+    again = fit_clusters(sample_dir / "stage1_train", tmp_path, "--no-overview", table="c2.csv", model="m2.joblib")
     assert again.returncode == 0
     assert (tmp_path / "c.csv").read_bytes() == (tmp_path / "c2.csv").read_bytes()
 
@@ -94,17 +80,6 @@ def test_bad_cluster_tables_are_rejected_naming_the_file(tmp_path, content, mess
 def test_shipped_files_are_reproduced_from_the_development_images(tmp_path):
     with zipfile.ZipFile(SHARED_ZIP) as archive:
         archive.extractall(tmp_path, [name for name in archive.namelist() if "/images/" in name])
-    result = run_script(
-        "cluster_images.py",
-        "--data",
-        tmp_path / "stage1_train",
-        "--table",
-        tmp_path / "c.csv",
-        "--model",
-        tmp_path / "m.joblib",
-        "--figures",
-        tmp_path,
-        "--no-overview",
-    )
+    result = fit_clusters(tmp_path / "stage1_train", tmp_path, "--no-overview")
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "c.csv").read_bytes() == image_types.DEFAULT_CLUSTER_TABLE.read_bytes()

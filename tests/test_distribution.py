@@ -41,27 +41,36 @@ def free_ports(count):
     return ports
 
 
-def test_mirrored_strategy_over_two_logical_cpus_trains_and_saves(workdir):
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_OVER_TWO_CPUS, str(PROJECT), "32", "1", "4", "1e-3", "--strategy", "mirrored"],
+def train_mirrored_over_two_cpus(workdir, batch_size):
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MIRRORED_OVER_TWO_CPUS,
+            str(PROJECT),
+            "32",
+            "1",
+            batch_size,
+            "1e-3",
+            "--strategy",
+            "mirrored",
+        ],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def test_mirrored_strategy_over_two_logical_cpus_trains_and_saves(workdir):
+    result = train_mirrored_over_two_cpus(workdir, "4")
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((workdir / "my_model" / "config.json").read_text())
     assert config["strategy"] == {"name": "mirrored", "class": "MirroredStrategy", "replicas": 2}
 
 
 def test_odd_batch_over_two_replicas_is_one_line(workdir):
-    result = subprocess.run(
-        [sys.executable, "-c", MIRRORED_OVER_TWO_CPUS, str(PROJECT), "32", "1", "3", "1e-3", "--strategy", "mirrored"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = train_mirrored_over_two_cpus(workdir, "3")
     assert result.returncode == 1
     assert "BATCH_SIZE 3 is not divisible by the 2 replicas" in result.stderr
     assert "Traceback" not in result.stderr
