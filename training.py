@@ -147,12 +147,14 @@ def plot_history(history_csv, png_path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows = read_history(history_csv)
     if not rows:
         return
     epochs = [int(row["epoch"]) + 1 for row in rows]
-    names = [name for name in rows[0] if name not in ("epoch", "learning_rate") and not name.startswith("val_")]
+    not_metrics = ("epoch", "learning_rate", "seconds")
+    names = [name for name in rows[0] if name not in not_metrics and not name.startswith("val_")]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names):
         axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
@@ -160,6 +162,7 @@ def plot_history(history_csv, png_path):
             axis.plot(epochs, [float(row[f"val_{name}"]) for row in rows], "s-", label="validation")
         axis.set_title(name)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend()
     figure.tight_layout()
