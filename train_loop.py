@@ -23,7 +23,12 @@ METRICS = {"dice_coef": tfn.dice_coef, "iou_coef": tfn.iou_coef}
 
 
 class TrainLoop:
-    def __init__(self, model, optimizer, strategy):
+    """jit_compile compiles each replica's forward and backward pass with XLA; with a
+    keras.optimizers.LossScaleOptimizer (mixed precision) the loss is scaled before
+    differentiation and the optimizer unscales the gradients."""
+
+    def __init__(self, model, optimizer, strategy, jit_compile=False):
+        import keras
         import tensorflow as tf
 
         self.model = model
@@ -34,14 +39,25 @@ class TrainLoop:
             with strategy.scope():
                 optimizer.build(model.trainable_variables)
 
-        def replica_step(images, targets):
+        scales_loss = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+        def loss_and_gradients(images, targets):
             with tf.GradientTape() as tape:
                 predictions = model(images, training=True)
                 loss = tfn.bce_dice_loss(targets, predictions)
                 scaled = loss / replicas
+                if scales_loss:
+                    scaled = optimizer.scale_loss(scaled)
             gradients = tape.gradient(scaled, model.trainable_variables)
+            return [loss] + [metric(targets, predictions) for metric in METRICS.values()], gradients
+
+        if jit_compile:
+            loss_and_gradients = tf.function(loss_and_gradients, jit_compile=True)
+
+        def replica_step(images, targets):
+            values, gradients = loss_and_gradients(images, targets)
             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-            return [loss] + [metric(targets, predictions) for metric in METRICS.values()]
+            return values
 
         @tf.function(reduce_retracing=True)
         def train_step(iterator):

@@ -70,6 +70,10 @@ def make_parser(doc, default_out):
         help="training steps per epoch; unset: one pass over the epoch's samples",
     )
     dp.add_cache_arguments(parser)
+    for option, what in (("--mixed-precision", "float16 compute"), ("--xla", "XLA-compiled training steps")):
+        parser.add_argument(
+            option, choices=("auto", "on", "off"), default="auto", help=f"{what}; auto: on when a GPU is visible"
+        )
     parser.add_argument(
         "--strategy",
         choices=distribution.STRATEGIES,
@@ -312,6 +316,11 @@ def train(args, sampler, describe_sampling=None, log=print):
     import trainer_functional as tfn
     from train_loop import PlateauSchedule, TrainLoop
 
+    gpu_visible = bool(tf.config.list_physical_devices("GPU"))
+    mixed_precision = args.mixed_precision == "on" or (args.mixed_precision == "auto" and gpu_visible)
+    jit_compile = args.xla == "on" or (args.xla == "auto" and gpu_visible)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
     keras.utils.set_random_seed(seed + finished_epochs)
     images, targets = dp.prepare_for_training(train_samples)
@@ -337,6 +346,8 @@ def train(args, sampler, describe_sampling=None, log=print):
         "skipped": [{"ImageId": image_id, "reason": reason} for image_id, reason in skipped],
         "target_channels": list(dp.TARGET_CHANNELS),
         "filters": list(tfn.DEFAULT_FILTERS),
+        "mixed_precision": mixed_precision,
+        "xla": jit_compile,
         "strategy": {
             "name": args.strategy,
             "class": type(strategy).__name__,
@@ -351,12 +362,15 @@ def train(args, sampler, describe_sampling=None, log=print):
             model = model_folder.load_model_file(model_folder.ModelFolderWriter.work_dir_of(args.out) / CHECKPOINT)
         else:
             model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
+            optimizer = keras.optimizers.Adam(args.learning_rate)
+            if mixed_precision:
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(
-                optimizer=keras.optimizers.Adam(args.learning_rate),
+                optimizer=optimizer,
                 loss=tfn.bce_dice_loss,
                 metrics=[tfn.dice_coef, tfn.iou_coef],
             )
-        loop = TrainLoop(model, model.optimizer, strategy)
+        loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile)
     schedule = PlateauSchedule(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
     history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
     iterator = iter(train_data)

@@ -144,3 +144,18 @@ def test_training_skips_bad_images_and_lists_them_at_the_end(sample_dir, tmp_pat
     assert summary and corrupt in summary[0] and no_masks in summary[0]
     config = json.loads((tmp_path / "my_model" / "config.json").read_text())
     assert sorted(item["ImageId"] for item in config["skipped"]) == sorted([corrupt, no_masks])
+
+
+def test_mixed_precision_and_xla_train_and_reload(sample_dir, tmp_path):
+    """The GPU settings, forced on here on the CPU: float16 compute with loss scaling, XLA-compiled steps."""
+    shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
+    result = run_script("trainer.py", "32", "1", "4", "1e-3", "--mixed-precision", "on", "--xla", "on", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    config = json.loads((tmp_path / "my_model" / "config.json").read_text())
+    assert config["mixed_precision"] is True and config["xla"] is True
+    import model_folder
+
+    model = model_folder.load_model(tmp_path / "my_model")
+    assert model.get_layer("down1_conv1").compute_dtype == "float16"
+    output = model(np.zeros((1, 32, 32, 3), np.float32))
+    assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()
