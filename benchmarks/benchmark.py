@@ -223,7 +223,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     }
 
 
-def bench_prediction(folder, ids, count=120):
+def bench_prediction(folder, ids, model_dir=None, count=120):
     tf = cli.import_tensorflow()
     import evaluation
     import instances
@@ -231,8 +231,13 @@ def bench_prediction(folder, ids, count=120):
     from inference import STEP, predict_probabilities
 
     samples, _ = dp.load_samples(folder, ids[:count], progress=False)
-    model = tfn.build_unet()
-    model(np.zeros((1, 32, 32, 3), np.float32))
+    if model_dir:
+        import model_folder
+
+        model = model_folder.load_model(model_dir)
+    else:
+        model = tfn.build_unet()
+        model(np.zeros((1, 32, 32, 3), np.float32))
 
     def finish(sample, probabilities):
         labels = instances.label_nuclei(probabilities, instances.DEFAULT_POSTPROCESSING)
@@ -252,6 +257,7 @@ def bench_prediction(folder, ids, count=120):
     del tf
     return {
         "images": len(samples),
+        "model": str(model_dir) if model_dir else "untrained",
         "one_predict_per_image_s": round(one_by_one, 2),
         "batched_s": round(batched, 2),
         "speed_up": round(one_by_one / batched, 2),
@@ -270,6 +276,7 @@ def machine_description():
 def main(argv=None):
     parser = cli.make_parser(__doc__)
     parser.add_argument("--data", default="stage1_train", help="labelled DSB folder")
+    parser.add_argument("--model", help="trained model folder for the prediction section (default: untrained)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
     parser.add_argument("--json", default=str(PROJECT / "benchmarks" / "results.json"), help="where to save results")
     args = parser.parse_args(argv)
@@ -286,7 +293,7 @@ def main(argv=None):
             "loading": lambda: bench_loading(parsed.data, ids),
             "memory": lambda: bench_memory(parsed.data),
             "training": lambda: bench_training(parsed.data, ids),
-            "prediction": lambda: bench_prediction(parsed.data, ids),
+            "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
         }
         for section in parsed.only:
             started = time.perf_counter()
