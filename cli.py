@@ -26,9 +26,16 @@ class UserError(Exception):
     """A problem with the user's input, reported as one line without a traceback."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser that reports a bad argument in one line, without the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def make_parser(doc):
     """An ArgumentParser whose description is the script's docstring and whose help shows defaults."""
-    return argparse.ArgumentParser(description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return OneLineErrorParser(description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
 def _number(text, kind, name):

@@ -77,3 +77,11 @@ def test_predictions_with_an_incomplete_model_folder(tmp_path):
     result = run_script("generate_predictions.py", "64", cwd=tmp_path)
     assert result.returncode == 1
     assert "my_model is incomplete: missing model.keras" in one_line_error(result)
+
+
+def test_an_argument_error_is_exactly_one_line(tmp_path):
+    result = run_script("trainer.py", "64", "x", "8", "1e-3", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "trainer.py: error: argument EPOCHS: EPOCHS must be a number, got 'x' (see --help)"
+    ]
