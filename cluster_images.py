@@ -16,8 +16,6 @@ their centres (fluorescence, brightfield, histology), and writes:
 - ``data_overview.png``: image sizes, nuclei per image and nucleus areas per type.
 """
 
-import csv
-import io
 from collections import Counter
 from pathlib import Path
 
@@ -49,12 +47,8 @@ def fit_clusters(features, seed=0):
 
 
 def write_table(path, ids, clusters, names):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["ImageId", "cluster", "cluster_name"])
-    for image_id, cluster in sorted(zip(ids, clusters)):
-        writer.writerow([image_id, int(cluster), names[cluster]])
-    safe_io.atomic_write_text(path, buffer.getvalue())
+    rows = ([image_id, int(cluster), names[cluster]] for image_id, cluster in sorted(zip(ids, clusters)))
+    safe_io.atomic_write_csv(path, ["ImageId", "cluster", "cluster_name"], rows)
 
 
 def _pyplot():

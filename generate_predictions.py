@@ -21,8 +21,6 @@ IMG_SIZE is checked against the model folder's config.json, which wins.
 Nothing is ever written into ``images/`` or ``masks/``.
 """
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -59,14 +57,6 @@ def predicted_labels(model, samples, parameters, batch_size, tta):
         yield samples[index], instances.label_nuclei(probabilities, parameters)
 
 
-def write_csv(path, header, rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    safe_io.atomic_write_text(path, buffer.getvalue())
-
-
 def predict_labelled(model, folder, parameters, typer, args, log=print):
     """Predict, score and report the labelled images of folder; returns the report rows."""
     ids = dp.without_known_bad(dp.list_image_ids(folder), log=log)
@@ -81,7 +71,7 @@ def predict_labelled(model, folder, parameters, typer, args, log=print):
         rows.append({"ImageId": sample.image_id, "image_type": image_type, **scores})
     if not rows:
         raise cli.UserError(f"no usable labelled images in {folder}")
-    write_csv(
+    safe_io.atomic_write_csv(
         args.report,
         REPORT_COLUMNS,
         (
@@ -112,7 +102,7 @@ def predict_test_set(model, folder, parameters, args, log=print):
         nuclei += int(labels.max())
         submission_rows.extend((sample.image_id, runs) for runs in rles)
     submission = Path(f"submission_{Path(folder).resolve().name}.csv")
-    write_csv(submission, ("ImageId", "EncodedPixels"), submission_rows)
+    safe_io.atomic_write_csv(submission, ("ImageId", "EncodedPixels"), submission_rows)
     log(f"{folder}: {len(samples)} images, {nuclei} nuclei; wrote {submission}")
     if skipped:
         log(f"skipped {len(skipped)} unreadable image(s): " + ", ".join(image_id for image_id, _ in skipped))

@@ -14,6 +14,7 @@ memory on large images and on small GPUs. With tta the prediction is the mean
 over the image and its horizontal and vertical flips.
 """
 
+import weakref
 from collections import defaultdict
 
 import numpy as np
@@ -46,16 +47,23 @@ def _pieces(padded, tile_size, margin):
     ]
 
 
+_PREDICTORS = weakref.WeakKeyDictionary()
+
+
 def make_predictor(model):
     """A compiled local forward pass: ``predictor(batch)`` returns float32 numpy probabilities.
 
     Keras's own predict would, for a model built under a multi-worker
-    strategy, gather across workers; this runs on this process alone.
+    strategy, gather across workers; this runs on this process alone. One
+    predictor is kept per model, so callers that predict an image at a time
+    (the viewer) do not trace the model again for every call.
     """
-    import tensorflow as tf
+    if model not in _PREDICTORS:
+        import tensorflow as tf
 
-    forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
-    return lambda batch: np.asarray(forward(tf.constant(batch)), dtype=np.float32)
+        forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+        _PREDICTORS[model] = lambda batch: np.asarray(forward(tf.constant(batch)), dtype=np.float32)
+    return _PREDICTORS[model]
 
 
 def _predict_batch(predictor, batch, tta):

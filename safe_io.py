@@ -2,7 +2,7 @@
 
 Usage::
 
-    from safe_io import atomic_write_text, atomic_write_json, atomic_write_bytes, atomic_save
+    from safe_io import atomic_write_text, atomic_write_json, atomic_write_csv, atomic_save
     atomic_write_json("config.json", {"img_size": 256})
     atomic_save("model.keras", model.save)     # any function that writes to a path it is given
 """
@@ -41,6 +41,18 @@ def atomic_save(path, save):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_csv(path, header, rows):
+    """Write a CSV (header, then rows; "\\n" line ends) atomically."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
 
 
 def atomic_write_bytes(path, data):

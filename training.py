@@ -141,8 +141,7 @@ def read_history(path, limit=None):
 
 def write_history(path, rows):
     columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
-    lines = [",".join(columns)] + [",".join(str(row.get(column, "")) for column in columns) for row in rows]
-    safe_io.atomic_write_text(path, "\n".join(lines) + "\n")
+    safe_io.atomic_write_csv(path, columns, ([row.get(column, "") for column in columns] for row in rows))
 
 
 def plot_history(history_csv, png_path):
