@@ -34,10 +34,20 @@ from cli import UserError
 KNOWN_BAD_IMAGE_IDS = frozenset({"7b38c9173ebe69b4c6ba7e703c0c27f39305d9b2910f46405993d2ea7a963b80"})
 """Images whose competition masks are wrong; they are left out of training and scoring."""
 
-TARGET_CHANNELS = ("nucleus", "touching_border")
-"""Channels the U-Net predicts: the union of nuclei, and the thin band where two nuclei touch."""
+TARGET_CHANNELS = ("nucleus", "boundary")
+"""Channels the U-Net predicts: the union of nuclei, and the inner rim of every nucleus.
+
+A rim around every nucleus, rather than only where two touch, is a wide,
+visible target that a short training learns; two touching nuclei are then
+kept apart by both their rims, which the seeded watershed needs."""
+
+BOUNDARY_WIDTH = 2
+"""Width in pixels of the boundary channel's rim, inside each nucleus."""
 
 MAX_ROTATION_DEGREES = 40.0
+SCALE_RANGE = (0.75, 1.33)
+"""Random zoom of training crops (above 1 enlarges), so that nucleus sizes the
+data has few of, as in bright-field and histology images, are seen more often."""
 MAX_BLUR_SIGMA = 3.0
 CACHE_FORMAT = 1
 DEFAULT_CACHE_DIR = "dsb_cache"
@@ -305,19 +315,18 @@ def cache_dir_of(args):
     return None if args.no_cache else args.cache
 
 
-def touching_border(labels, width=3):
-    """Pixels of a nucleus that lie within width//2 pixels of a different nucleus (not of background)."""
+def nucleus_boundary(labels, width=BOUNDARY_WIDTH):
+    """Pixels of a nucleus within width pixels (chessboard distance) of anything else: background or another nucleus."""
     labels = labels.astype(np.int32)
-    footprint = np.ones((width, width), dtype=bool)
+    footprint = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
     largest_near = ndimage.grey_dilation(labels, footprint=footprint)
-    background_as_max = np.where(labels == 0, np.iinfo(np.int32).max, labels)
-    smallest_near = ndimage.grey_erosion(background_as_max, footprint=footprint)
+    smallest_near = ndimage.grey_erosion(labels, footprint=footprint, mode="nearest")
     return (labels > 0) & ((largest_near > labels) | (smallest_near < labels))
 
 
 def make_targets(labels):
     """The U-Net's training target from instance labels: uint8 (H, W, 2) of 0/1, channels TARGET_CHANNELS."""
-    return np.stack([labels > 0, touching_border(labels)], axis=-1).astype(np.uint8)
+    return np.stack([labels > 0, nucleus_boundary(labels)], axis=-1).astype(np.uint8)
 
 
 def normalise_image(image):
@@ -354,9 +363,9 @@ def pad_to_multiple(array, multiple):
 class CropSource:
     """Random training crops from prepared images, drawn in the order a sampler gives.
 
-    Each crop is ``ceil(crop_size * sqrt(2))`` pixels square so that a
-    rotation by up to MAX_ROTATION_DEGREES followed by a centre crop of
-    crop_size never shows an empty corner. Images smaller than that are
+    Each crop is ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])`` pixels square
+    so that a rotation by up to MAX_ROTATION_DEGREES and the strongest
+    zoom-out, followed by a centre crop of crop_size, never shows an empty corner. Images smaller than that are
     zero-padded, which after normalisation is background.
     """
 
@@ -364,7 +373,7 @@ class CropSource:
         self.images = images
         self.targets = targets
         self.crop_size = crop_size
-        self.window = int(math.ceil(crop_size * math.sqrt(2) / 2)) * 2
+        self.window = int(math.ceil(crop_size * math.sqrt(2) / SCALE_RANGE[0] / 2)) * 2
         self.rng = np.random.default_rng(seed)
 
     def crop(self, index):
@@ -391,9 +400,12 @@ class CropSource:
         return epoch
 
 
-def _rotation_transform(tf, angle, size):
-    """Projective transform (8 numbers) rotating a size x size image by angle radians about its centre."""
-    cos, sin = tf.cos(angle), tf.sin(angle)
+def _rotation_transform(tf, angle, size, zoom=1.0):
+    """Projective transform (8 numbers) rotating a size x size image by angle radians and zooming it about its centre.
+
+    The transform maps output pixels to input pixels, hence the division by zoom.
+    """
+    cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
     centre = (tf.cast(size, tf.float32) - 1.0) / 2.0
     x_offset = centre - (cos * centre - sin * centre)
     y_offset = centre - (sin * centre + cos * centre)
@@ -416,8 +428,9 @@ def _gaussian_blur(tf, image, sigma, radius=9):
     return batch[0]
 
 
-def augment(image, target, seed, crop_size, blur=True):
-    """The original's augmentation, on the fly: flip, rotation up to 40 degrees, Gaussian blur sigma 0-3.
+def augment(image, target, seed, crop_size, blur=True, zoom=True):
+    """The original's augmentation, on the fly: flip, rotation up to 40 degrees, Gaussian blur sigma 0-3,
+    and a zoom drawn log-uniformly from SCALE_RANGE.
 
     image: float32 (W, W, 3) in [0, 1]; target: float32 (W, W, C) of 0/1;
     seed: int (2,) for TensorFlow's stateless random ops. The target moves
@@ -427,14 +440,16 @@ def augment(image, target, seed, crop_size, blur=True):
     from cli import import_tensorflow
 
     tf = import_tensorflow()
-    seeds = tf.random.experimental.stateless_split(seed, 3)
+    seeds = tf.random.experimental.stateless_split(seed, 4)
     flip = tf.random.stateless_uniform([], seeds[0]) < 0.5
     image = tf.cond(flip, lambda: tf.reverse(image, [1]), lambda: image)
     target = tf.cond(flip, lambda: tf.reverse(target, [1]), lambda: target)
     limit = MAX_ROTATION_DEGREES * math.pi / 180.0
     angle = tf.random.stateless_uniform([], seeds[1], -limit, limit)
     window = tf.shape(image)[0]
-    transform = _rotation_transform(tf, angle, window)
+    log_low, log_high = (math.log(value) for value in SCALE_RANGE)
+    scale = tf.exp(tf.random.stateless_uniform([], seeds[3], log_low, log_high)) if zoom else 1.0
+    transform = _rotation_transform(tf, angle, window, scale)
 
     def rotate(array, interpolation):
         return tf.raw_ops.ImageProjectiveTransformV3(

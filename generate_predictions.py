@@ -4,7 +4,7 @@ Usage::
 
     python generate_predictions.py IMG_SIZE [options]
     python generate_predictions.py 256
-    python generate_predictions.py 256 --model my_model --tta --test stage1_test
+    python generate_predictions.py 256 --model my_model --tta on --test stage1_test
 
 Labelled set (``stage1_train/``, ``--train``): for each image writes
 ``<id>/predict/<id>.png`` (predicted mask, 0/255, at the image's own size),
@@ -122,7 +122,7 @@ def generate(args, log=print):
         test_folders = [Path(name) for name in DEFAULT_TEST_FOLDERS if Path(name).is_dir()]
     if not train_folder.is_dir() and not test_folders:
         raise cli.UserError(f"nothing to predict: {train_folder} does not exist and no test folder was found")
-    model, parameters, _ = model_folder.open_for_prediction(args.model, args.img_size, log)
+    model, parameters, args.tta, _ = model_folder.open_for_prediction(args.model, args.img_size, args.tta, log)
     if train_folder.is_dir() and not args.no_train:
         typer = ImageTyper(args.clusters, args.cluster_model)
         predict_labelled(model, train_folder, parameters, typer, args, log)
@@ -139,7 +139,7 @@ def main(argv=None):
     parser.add_argument("--test", nargs="+", metavar="DIR", help="unlabelled folders to predict")
     parser.add_argument("--report", default="predictions_report.csv", help="per-image report to write")
     parser.add_argument("--batch-size", type=cli.positive_int("--batch-size"), default=8, help="images per batch")
-    parser.add_argument("--tta", action="store_true", help="average over horizontal and vertical flips")
+    model_folder.add_tta_argument(parser)
     dp.add_cache_arguments(parser)
     parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")

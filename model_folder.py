@@ -109,12 +109,16 @@ def resolve_image_size(config, requested, model_dir, log=print):
 
 
 def read_postprocessing(model_dir):
-    """The tuned post-processing parameters of the folder, or None if it has none."""
+    """(parameters, tta) tuned on the validation split, or (None, False) when the folder has none.
+
+    tta says whether averaging over flips scored better there.
+    """
     path = Path(model_dir) / "postprocessing.json"
     if not path.is_file():
-        return None
+        return None, False
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["parameters"]
+        tuned = json.loads(path.read_text(encoding="utf-8"))
+        return dict(tuned["parameters"]), bool(tuned.get("tta", False))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise UserError(f"{path} is not a valid post-processing file: {error}") from None
 
@@ -136,25 +140,39 @@ def load_model(model_dir):
     return load_model_file(check_model_dir(model_dir) / "model.keras")
 
 
-def open_for_prediction(model_arg, img_size, log=print):
-    """(model, post-processing parameters, model folder) for the prediction scripts.
+def add_tta_argument(parser):
+    """The prediction scripts' --tta option, read by open_for_prediction."""
+    parser.add_argument(
+        "--tta",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="average over horizontal and vertical flips; auto: if it scored better on the validation images",
+    )
+
+
+def open_for_prediction(model_arg, img_size, tta="auto", log=print):
+    """(model, post-processing parameters, tta, model folder) for the prediction scripts.
 
     The folder is model_arg or default_model_dir(); the image size it was
     trained at is checked against img_size (and wins); tuned
     post-processing comes from the folder, else the defaults, saying which.
+    tta is "on", "off" or "auto" (the folder's tuned choice).
     """
     import instances
 
     model_dir = Path(model_arg) if model_arg else default_model_dir(log)
     config = read_config(model_dir)
     resolve_image_size(config, img_size, model_dir, log)
-    parameters = read_postprocessing(model_dir)
+    parameters, tuned_tta = read_postprocessing(model_dir)
     if parameters is None:
         parameters = dict(instances.DEFAULT_POSTPROCESSING)
         log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
     else:
         log(f"post-processing tuned on the validation images: {parameters}")
+    use_tta = tuned_tta if tta == "auto" else tta == "on"
+    if tta == "auto" and use_tta:
+        log("averaging over flips (--tta auto: it scored better on the validation images)")
     from cli import init_devices
 
     init_devices()
-    return load_model(model_dir), parameters, model_dir
+    return load_model(model_dir), parameters, use_tta, model_dir

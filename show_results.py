@@ -131,7 +131,7 @@ def show(args, log=print):
     save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
     if problem:
         log(f"{problem}: writing {args.count} figure(s) to {save_dir}/ instead of opening windows")
-    model, parameters, _ = model_folder.open_for_prediction(args.model, args.img_size, log)
+    model, parameters, tta, _ = model_folder.open_for_prediction(args.model, args.img_size, args.tta, log)
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
@@ -143,7 +143,7 @@ def show(args, log=print):
         except dp.DataError as error:
             log(f"warning: skipping {image_id}: {error}")
             continue
-        _, probabilities = next(predict_probabilities(model, [sample.image], progress=False))
+        _, probabilities = next(predict_probabilities(model, [sample.image], tta=tta, progress=False))
         predicted = instances.label_nuclei(probabilities, parameters)
         pictures, caption = panels(sample, predicted)
         log(caption)
@@ -170,6 +170,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
     parser.add_argument("--max-side", type=cli.positive_int("--max-side"), default=900, help="window size, px")
     parser.add_argument("--no-windows", action="store_true", help="write figures even when a display exists")
+    model_folder.add_tta_argument(parser)
     args = parser.parse_args(argv)
     cli.run(show, args)
 

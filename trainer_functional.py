@@ -97,7 +97,7 @@ def iou_coef(y_true, y_pred):
 def bce_dice_loss(y_true, y_pred):
     """Binary cross-entropy over all channels plus (1 - soft Dice) of each channel.
 
-    The Dice terms keep the rare foreground (and rarer touching border)
+    The Dice terms keep the rare foreground (and the thin rims)
     from being drowned by the background, which plain BCE lets happen.
     """
     y_true = ops.cast(y_true, y_pred.dtype)

@@ -174,25 +174,32 @@ def plot_history(history_csv, png_path):
 
 
 def validation_report(model, val_samples, val_types, work_dir, log=print):
-    """Tune post-processing on the validation images and report Dice and score per image type.
+    """Tune post-processing and test-time flips on the validation images; report Dice and score per image type.
 
-    Writes postprocessing.json (the best parameters and the whole table)
-    and validation_report.json (one row per validation image and the
-    per-type means) into work_dir, and returns the per-type summary.
+    Writes postprocessing.json (the best parameters, whether flip averaging
+    helped, and the whole table) and validation_report.json (one row per
+    validation image and the per-type means) into work_dir, and returns the
+    per-type summary.
     """
+    import instances
     from inference import predict_probabilities
 
     images = [sample.image for sample in val_samples]
-    probabilities = [None] * len(images)
-    for index, prediction in predict_probabilities(model, images, progress=False):
-        probabilities[index] = prediction
     truths = [sample.labels for sample in val_samples]
-    best, table = evaluation.tune_postprocessing(probabilities, truths)
+    tuned = {}
+    for tta in (False, True):
+        probabilities = [None] * len(images)
+        for index, prediction in predict_probabilities(model, images, tta=tta, progress=False):
+            probabilities[index] = prediction
+        best, table = evaluation.tune_postprocessing(probabilities, truths)
+        tuned[tta] = (table[0]["score"], best, table, probabilities)
+        log(f"validation score {'with' if tta else 'without'} flip averaging: {table[0]['score']:.3f}")
+    tta = tuned[True][0] > tuned[False][0]
+    _, best, table, probabilities = tuned[tta]
     per_method = evaluation.best_per_method(table)
     for method, row in per_method.items():
         log(f"validation score with {method}: {row['score']:.3f}")
-    safe_io.atomic_write_json(work_dir / "postprocessing.json", {"parameters": best, "table": table})
-    import instances
+    safe_io.atomic_write_json(work_dir / "postprocessing.json", {"parameters": best, "tta": tta, "table": table})
 
     rows = []
     for sample, image_type, prediction in zip(val_samples, val_types, probabilities):
@@ -209,7 +216,15 @@ def validation_report(model, val_samples, val_types, work_dir, log=print):
     log(evaluation.format_summary(summary["score"], "validation competition score"))
     safe_io.atomic_write_json(
         work_dir / "validation_report.json",
-        {"postprocessing": best, "best_per_method": per_method, "summary": summary, "images": rows},
+        {
+            "postprocessing": best,
+            "tta": tta,
+            "score_without_tta": tuned[False][0],
+            "score_with_tta": tuned[True][0],
+            "best_per_method": per_method,
+            "summary": summary,
+            "images": rows,
+        },
     )
     return summary
 

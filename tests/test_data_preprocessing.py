@@ -134,6 +134,26 @@ def test_augmentation_keeps_mask_aligned_with_image():
         assert disagreement < 0.01
 
 
+def test_augmentation_zooms_within_the_scale_range():
+    import tensorflow as tf
+
+    window = dp.CropSource([], [], 64, 0).window
+    yy, xx = np.mgrid[:window, :window]
+    disc = ((yy - window / 2) ** 2 + (xx - window / 2) ** 2 < 12**2).astype(np.float32)
+    target = np.stack([disc, np.zeros_like(disc)], axis=-1)
+    image = np.repeat(disc[..., None], 3, axis=2)
+    area = disc.sum()
+    low, high = dp.SCALE_RANGE
+    ratios = []
+    for seed in range(12):
+        _, out_target = dp.augment(
+            tf.constant(image), tf.constant(target), tf.constant([seed, 3], tf.int64), 64, blur=False
+        )
+        ratios.append(out_target.numpy()[..., 0].sum() / area)
+    assert low**2 * 0.9 < min(ratios) and max(ratios) < high**2 * 1.1
+    assert max(ratios) / min(ratios) > 1.3
+
+
 def test_augmentation_blurs_the_image_only():
     import tensorflow as tf
 

@@ -2,10 +2,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import ndimage
 
 import instances
 from competition_metric import image_score, labels_to_rles, rles_to_labels
-from data_preprocessing import make_targets, touching_border
+from data_preprocessing import make_targets, nucleus_boundary
 
 
 def touching_pair():
@@ -15,11 +16,17 @@ def touching_pair():
     return labels
 
 
-def test_touching_border_marks_only_contacts():
+def test_boundary_is_the_inner_rim_of_every_nucleus_and_parts_touching_ones():
     labels = touching_pair()
-    border = touching_border(labels)
-    assert border[:, 13].any() and border[:, 14].any()
-    assert not border[:, :12].any() and not border[:, 16:].any()
+    boundary = nucleus_boundary(labels, width=2)
+    assert not (boundary & (labels == 0)).any()
+    assert boundary[5:7, 3:26].all() and boundary[13:15, 3:26].all()
+    assert boundary[5:15, 12:16].all()
+    interior = (labels > 0) & ~boundary
+    assert interior[7:13, 5:12].all() and interior[7:13, 16:24].all()
+    assert not interior[:, 12:16].any()
+    parts, count = ndimage.label(interior)
+    assert count == 2
 
 
 def test_border_watershed_separates_touching_nuclei_that_components_merge():
