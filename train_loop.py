@@ -123,3 +123,34 @@ class PlateauSchedule:
                 self.optimizer.learning_rate.assign(max(self.learning_rate * self.factor, self.min_lr))
                 self.state["wait"] = 0
         return self.learning_rate
+
+
+class CosineSchedule:
+    """The learning rate follows a cosine from its start value down to ALPHA of it over the whole run.
+
+    The decay itself is a Keras schedule inside the optimizer (``cosine_learning_rate``),
+    driven by the optimizer's step count, which the checkpoint keeps; this object only
+    reports it, with PlateauSchedule's interface.
+    """
+
+    ALPHA = 0.02
+
+    def __init__(self, optimizer, state=None):
+        self.optimizer = optimizer
+        self.state = dict(state or {})
+
+    @staticmethod
+    def cosine_learning_rate(learning_rate, total_steps):
+        import keras
+
+        return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=CosineSchedule.ALPHA)
+
+    @property
+    def learning_rate(self):
+        return float(np.asarray(self.optimizer.learning_rate))
+
+    def update(self, val_loss):
+        return self.learning_rate
+
+
+SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule}

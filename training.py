@@ -65,6 +65,12 @@ def make_parser(doc, default_out):
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
     parser.add_argument(
+        "--schedule",
+        choices=("plateau", "cosine"),
+        default="plateau",
+        help="learning rate: halved after 3 epochs without a lower validation loss, or a cosine decay over the run",
+    )
+    parser.add_argument(
         "--steps-per-epoch",
         type=cli.positive_int("--steps-per-epoch"),
         help="training steps per epoch; unset: one pass over the epoch's samples",
@@ -297,6 +303,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     if args.resume:
         resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
         ids, seed = resume_state["train_ids"] + resume_state["val_ids"], resume_state["seed"]
+        args.schedule = resume_state.get("schedule_name", "plateau")
     else:
         ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
         ids = ids[: args.limit] if args.limit else ids
@@ -328,7 +335,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     import keras
 
     import trainer_functional as tfn
-    from train_loop import PlateauSchedule, TrainLoop
+    from train_loop import SCHEDULES, CosineSchedule, TrainLoop
 
     gpu_visible = bool(tf.config.list_physical_devices("GPU"))
     mixed_precision = args.mixed_precision == "on" or (args.mixed_precision == "auto" and gpu_visible)
@@ -351,6 +358,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
+        "schedule": args.schedule,
         "seed": seed,
         "sampling": describe_sampling or {"method": "uniform"},
         "samples_per_epoch": len(sample_indices),
@@ -376,7 +384,10 @@ def train(args, sampler, describe_sampling=None, log=print):
             model = model_folder.load_model_file(model_folder.ModelFolderWriter.work_dir_of(args.out) / CHECKPOINT)
         else:
             model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
-            optimizer = keras.optimizers.Adam(args.learning_rate)
+            learning_rate = args.learning_rate
+            if args.schedule == "cosine":
+                learning_rate = CosineSchedule.cosine_learning_rate(learning_rate, args.epochs * steps_per_epoch)
+            optimizer = keras.optimizers.Adam(learning_rate)
             if mixed_precision:
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(
@@ -385,7 +396,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                 metrics=[tfn.dice_coef, tfn.iou_coef],
             )
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile)
-    schedule = PlateauSchedule(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
+    schedule = SCHEDULES[args.schedule](model.optimizer, state=resume_state.get("schedule") if resume_state else None)
     history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
     iterator = iter(train_data)
     progress = chief and sys.stdout.isatty()
@@ -408,6 +419,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "val_ids": val_ids,
                     "finished_epochs": epoch + 1,
                     "schedule": schedule.state,
+                    "schedule_name": args.schedule,
                 }
                 save_checkpoint(writer.work_dir, model, history, state)
     except KeyboardInterrupt:

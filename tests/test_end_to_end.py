@@ -48,6 +48,8 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
     assert len(history) == 1 and "val_loss" in history[0]
     report = json.loads((model_dir / "validation_report.json").read_text())
     assert {"fluorescence", "brightfield", "histology"} <= set(report["summary"]["dice"])
+    tuned = json.loads((model_dir / "postprocessing.json").read_text())
+    assert tuned["tta"] == (report["score_with_tta"] > report["score_without_tta"])
 
 
 def test_model_folder_reloads(workdir):
@@ -98,6 +100,32 @@ def test_predictions_say_when_the_image_size_disagrees(workdir):
     result = run_script("generate_predictions.py", "64", "--no-train", cwd=workdir)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "IMG_SIZE 64 differs from the size 32" in result.stdout
+
+
+def test_predictions_follow_the_folders_flip_averaging_unless_told(workdir):
+    model_dir = workdir / "tta_model"
+    shutil.copytree(workdir / "my_model", model_dir)
+    tuned = json.loads((model_dir / "postprocessing.json").read_text())
+    (model_dir / "postprocessing.json").write_text(json.dumps({**tuned, "tta": True}))
+    args = ("generate_predictions.py", "32", "--no-train", "--model", "tta_model")
+    auto = run_script(*args, cwd=workdir)
+    assert auto.returncode == 0, auto.stderr[-2000:]
+    assert "averaging over flips" in auto.stdout
+    off = run_script(*args, "--tta", "off", cwd=workdir)
+    assert off.returncode == 0 and "averaging over flips" not in off.stdout
+
+
+def test_baseline_table_scores_the_same_validation_images(workdir):
+    result = run_script("benchmarks/baseline.py", "--model", "my_model", "--markdown", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("| method | images | all |")
+    otsu, model = lines[2].split(" | "), lines[3].split(" | ")
+    assert otsu[0] == "| Otsu + connected components" and model[0] == "| my_model"
+    report = json.loads((workdir / "my_model" / "validation_report.json").read_text())
+    assert float(model[2]) == pytest.approx(report["summary"]["score"]["all"][0], abs=1e-3)
+    assert otsu[1] == model[1] == str(report["summary"]["score"]["all"][1])
+    assert 0.0 <= float(otsu[2]) <= 1.0
 
 
 def test_viewer_writes_figures_without_a_display(workdir):
@@ -159,3 +187,14 @@ def test_mixed_precision_and_xla_train_and_reload(sample_dir, tmp_path):
     assert model.get_layer("down1_conv1").compute_dtype == "float16"
     output = model(np.zeros((1, 32, 32, 3), np.float32))
     assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()
+
+
+def test_cosine_schedule_decays_the_learning_rate_over_the_run(sample_dir, tmp_path):
+    shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
+    args = ("trainer.py", "32", "3", "4", "1e-3", "--schedule", "cosine", "--steps-per-epoch", "2", "--no-cache")
+    result = run_script(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(tmp_path / "my_model" / "history.csv") as stream:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(stream)]
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2] >= 2e-5
+    assert json.loads((tmp_path / "my_model" / "config.json").read_text())["schedule"] == "cosine"

@@ -51,7 +51,7 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     assert first.returncode == 0, first.stderr[-2000:]
     previous = folder_digest(workdir / "my_model")
 
-    process = start_training(workdir, "30", "4", "1e-3")
+    process = start_training(workdir, "1000", "4", "1e-3")
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
@@ -76,7 +76,7 @@ def test_resume_without_an_interrupted_run_is_one_line(workdir):
 
 
 def test_ctrl_c_stops_cleanly_after_saving(workdir):
-    process = start_training(workdir, "30", "4", "1e-3")
+    process = start_training(workdir, "1000", "4", "1e-3")
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     process.send_signal(signal.SIGINT)
     output, errors = process.communicate(timeout=120)
