@@ -32,7 +32,7 @@ import instances
 import model_folder
 import safe_io
 from competition_metric import labels_to_rles
-from image_types import DEFAULT_CLUSTER_MODEL, DEFAULT_CLUSTER_TABLE, ImageTyper
+from image_types import ImageTyper, add_type_arguments
 
 DEFAULT_TEST_FOLDERS = ("stage1_test", "stage2_test_final")
 REPORT_COLUMNS = ("ImageId", "image_type", "dice", "score", "predicted_nuclei", "true_nuclei")
@@ -141,8 +141,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=cli.positive_int("--batch-size"), default=8, help="images per batch")
     model_folder.add_tta_argument(parser)
     dp.add_cache_arguments(parser)
-    parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
-    parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
+    add_type_arguments(parser)
     args = parser.parse_args(argv)
     cli.run(generate, args)
 

@@ -27,6 +27,12 @@ DEFAULT_CLUSTER_MODEL = PROJECT_DIR / "filename.joblib"
 FEATURE_NAMES = ("background_brightness", "mean_brightness", "stain_saturation")
 
 
+def add_type_arguments(parser):
+    """The --clusters and --cluster-model options of every script that needs image types."""
+    parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
+    parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
+
+
 def image_features(image):
     """Features of an RGB uint8 image that separate the types, each in [0, 1].
 

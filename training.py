@@ -29,7 +29,7 @@ import distribution
 import evaluation
 import model_folder
 import safe_io
-from image_types import DEFAULT_CLUSTER_MODEL, DEFAULT_CLUSTER_TABLE, ImageTyper
+from image_types import ImageTyper, add_type_arguments
 
 CHECKPOINT = "checkpoint.keras"
 CHECKPOINT_STATE = "checkpoint.json"
@@ -61,8 +61,7 @@ def make_parser(doc, default_out):
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the split, crops and weights")
     parser.add_argument("--limit", type=cli.positive_int("--limit"), help="use only the first N image ids; unset: all")
-    parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
-    parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
+    add_type_arguments(parser)
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
     parser.add_argument(
         "--schedule",

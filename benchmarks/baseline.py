@@ -23,7 +23,7 @@ import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
 import evaluation  # noqa: E402
 import model_folder  # noqa: E402
-from image_types import DEFAULT_CLUSTER_MODEL, DEFAULT_CLUSTER_TABLE, ImageTyper  # noqa: E402
+from image_types import ImageTyper, add_type_arguments  # noqa: E402
 
 TYPES = ("fluorescence", "histology", "brightfield")
 
@@ -91,8 +91,7 @@ def main(argv=None):
     parser.add_argument("--model", default="my_balanced_model", help="model folder whose validation images to use")
     parser.add_argument("--data", default="stage1_train", help="labelled DSB folder the model was trained from")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--clusters", default=str(DEFAULT_CLUSTER_TABLE), help="image-type table")
-    parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
+    add_type_arguments(parser)
     args = parser.parse_args(argv)
     cli.run(compare, args)
 
