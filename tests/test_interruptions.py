@@ -20,6 +20,12 @@ def folder_digest(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
 
 
+def _as_from_a_terminal():
+    """A shell without job control starts background commands with SIGINT ignored, and the
+    ignoring is inherited; a foreground command in a terminal has the default action."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_training(cwd, *args):
     return subprocess.Popen(
         [sys.executable, str(PROJECT / "trainer.py"), "32", *args],
@@ -27,6 +33,7 @@ def start_training(cwd, *args):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
 
 
