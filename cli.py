@@ -82,6 +82,16 @@ def image_size(text):
     return value
 
 
+def add_switch(parser, option, what, automatic):
+    """An ``--option auto|on|off`` (default auto); automatic says when auto means on. Read it with switch_is_on."""
+    parser.add_argument(option, choices=("auto", "on", "off"), default="auto", help=f"{what}; auto: {automatic}")
+
+
+def switch_is_on(value, automatic):
+    """Whether an add_switch option is on, given whether auto means on here."""
+    return value == "on" or (value == "auto" and automatic)
+
+
 def quiet_tensorflow():
     """Silence TensorFlow's C++ start-up log; call before the first `import tensorflow`."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

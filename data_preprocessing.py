@@ -365,8 +365,9 @@ class CropSource:
 
     Each crop is ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])`` pixels square
     so that a rotation by up to MAX_ROTATION_DEGREES and the strongest
-    zoom-out, followed by a centre crop of crop_size, never shows an empty corner. Images smaller than that are
-    zero-padded, which after normalisation is background.
+    zoom-out, followed by a centre crop of crop_size, never shows an empty
+    corner. Images smaller than that are zero-padded, which after
+    normalisation is background.
     """
 
     def __init__(self, images, targets, crop_size, seed):

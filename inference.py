@@ -11,7 +11,8 @@ No image is squashed: each is normalised exactly as in training
 of the same padded shape share a batch. Images larger than tile_size on a side
 are cut into overlapping tiles whose centres are stitched back, which bounds
 memory on large images and on small GPUs. With tta the prediction is the mean
-over the image and its horizontal and vertical flips.
+over the image and its horizontal and vertical flips; predict_with_and_without_flips
+gives both from one pass, for choosing between them.
 """
 
 import weakref
@@ -66,13 +67,14 @@ def make_predictor(model):
     return _PREDICTORS[model]
 
 
-def _predict_batch(predictor, batch, tta):
-    prediction = predictor(batch)
-    if tta:
-        prediction = prediction + predictor(np.ascontiguousarray(batch[:, :, ::-1]))[:, :, ::-1]
-        prediction = prediction + predictor(np.ascontiguousarray(batch[:, ::-1]))[:, ::-1]
-        prediction = prediction / 3.0
-    return prediction
+def _predict_batch(predictor, batch, with_flips):
+    """The batch's prediction and, with_flips, the mean over it and its horizontal and vertical flips (else None)."""
+    plain = predictor(batch)
+    if not with_flips:
+        return plain, None
+    averaged = plain + predictor(np.ascontiguousarray(batch[:, :, ::-1]))[:, :, ::-1]
+    averaged = averaged + predictor(np.ascontiguousarray(batch[:, ::-1]))[:, ::-1]
+    return plain, averaged / 3.0
 
 
 def _stitch(shape, pieces, predictions, margin):
@@ -94,6 +96,23 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
 
     tile_size and margin are in pixels and must be multiples of 16.
     """
+    options = dict(batch_size=batch_size, tile_size=tile_size, margin=margin, chunk=chunk, progress=progress)
+    for index, plain, averaged in _predict(model, images, with_flips=tta, **options):
+        yield index, averaged if tta else plain
+
+
+def predict_with_and_without_flips(model, images, **options):
+    """Yield (index, plain probabilities, flip-averaged probabilities) from one pass over the images.
+
+    The flip-averaged map is exactly what predict_probabilities gives with
+    tta, computed from the same plain prediction, so comparing the two costs
+    no extra forward pass. options: those of predict_probabilities, but tta.
+    """
+    yield from _predict(model, images, with_flips=True, **options)
+
+
+def _predict(model, images, with_flips, batch_size=8, tile_size=1024, margin=64, chunk=32, progress=True):
+    """Yield (index, plain, flip-averaged or None) for each image: the one prediction path."""
     from tqdm import tqdm
 
     if tile_size % STEP or margin % STEP or tile_size <= 2 * margin:
@@ -115,11 +134,15 @@ def predict_probabilities(model, images, batch_size=8, tta=False, tile_size=1024
             for offset in range(0, len(members), batch_size):
                 batch_members = members[offset : offset + batch_size]
                 batch = np.stack([pieces[i][n][2] for i, n in batch_members])
-                for (i, n), prediction in zip(batch_members, _predict_batch(predictor, batch, tta)):
-                    outputs[i][n] = prediction
+                plain, averaged = _predict_batch(predictor, batch, with_flips)
+                for position, (i, n) in enumerate(batch_members):
+                    outputs[i][n] = (plain[position], None if averaged is None else averaged[position])
         for index in indices:
             height, width = images[index].shape[:2]
-            probabilities = _stitch(padded_shapes[index], pieces[index], outputs[index], margin)
+            views = [
+                _stitch(padded_shapes[index], pieces[index], [output[view] for output in outputs[index]], margin)
+                for view in ((0, 1) if with_flips else (0,))
+            ]
             bar.update(1)
-            yield index, probabilities[:height, :width]
+            yield index, views[0][:height, :width], views[1][:height, :width] if with_flips else None
     bar.close()

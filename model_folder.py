@@ -26,7 +26,7 @@ import os
 import shutil
 from pathlib import Path
 
-from cli import UserError
+from cli import UserError, add_switch, init_devices, switch_is_on
 
 REQUIRED_FILES = ("model.keras", "config.json")
 
@@ -142,11 +142,8 @@ def load_model(model_dir):
 
 def add_tta_argument(parser):
     """The prediction scripts' --tta option, read by open_for_prediction."""
-    parser.add_argument(
-        "--tta",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="average over horizontal and vertical flips; auto: if it scored better on the validation images",
+    add_switch(
+        parser, "--tta", "average over horizontal and vertical flips", "if it scored better on the validation images"
     )
 
 
@@ -169,10 +166,8 @@ def open_for_prediction(model_arg, img_size, tta="auto", log=print):
         log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
     else:
         log(f"post-processing tuned on the validation images: {parameters}")
-    use_tta = tuned_tta if tta == "auto" else tta == "on"
+    use_tta = switch_is_on(tta, tuned_tta)
     if tta == "auto" and use_tta:
         log("averaging over flips (--tta auto: it scored better on the validation images)")
-    from cli import init_devices
-
     init_devices()
     return load_model(model_dir), parameters, use_tta, model_dir

@@ -97,17 +97,25 @@ class TrainLoop:
         return {f"val_{name}": value for name, value in zip(self.names, (totals / max(batches, 1)).tolist())}
 
 
-class PlateauSchedule:
-    """Halve the learning rate when the validation loss has not improved for patience epochs.
+class _Schedule:
+    """What the training loop asks of a learning-rate schedule.
 
-    Its state (best loss, epochs waited) goes into the checkpoint, so a
+    ``optimizer_learning_rate`` is what the optimizer is built with; ``update``
+    is called after each epoch; ``state`` goes into the checkpoint, so that a
     resumed run follows the same schedule.
     """
 
-    def __init__(self, optimizer, factor=0.5, patience=3, min_lr=1e-5, state=None):
+    def __init__(self, optimizer, state=None):
         self.optimizer = optimizer
-        self.factor, self.patience, self.min_lr = factor, patience, min_lr
-        self.state = dict(state or {"best": float("inf"), "wait": 0})
+        self.state = dict(state or self.initial_state())
+
+    @staticmethod
+    def initial_state():
+        return {}
+
+    @staticmethod
+    def optimizer_learning_rate(learning_rate, total_steps):
+        return learning_rate
 
     @property
     def learning_rate(self):
@@ -115,42 +123,43 @@ class PlateauSchedule:
 
     def update(self, val_loss):
         """Record an epoch's validation loss; returns the learning rate for the next epoch."""
+        return self.learning_rate
+
+
+class PlateauSchedule(_Schedule):
+    """Halve the learning rate (down to MIN_LR) when the validation loss has not improved for PATIENCE epochs."""
+
+    FACTOR, PATIENCE, MIN_LR = 0.5, 3, 1e-5
+
+    @staticmethod
+    def initial_state():
+        return {"best": float("inf"), "wait": 0}
+
+    def update(self, val_loss):
         if val_loss < self.state["best"]:
             self.state = {"best": val_loss, "wait": 0}
         else:
             self.state["wait"] += 1
-            if self.state["wait"] >= self.patience and self.learning_rate > self.min_lr:
-                self.optimizer.learning_rate.assign(max(self.learning_rate * self.factor, self.min_lr))
+            if self.state["wait"] >= self.PATIENCE and self.learning_rate > self.MIN_LR:
+                self.optimizer.learning_rate.assign(max(self.learning_rate * self.FACTOR, self.MIN_LR))
                 self.state["wait"] = 0
         return self.learning_rate
 
 
-class CosineSchedule:
+class CosineSchedule(_Schedule):
     """The learning rate follows a cosine from its start value down to ALPHA of it over the whole run.
 
-    The decay itself is a Keras schedule inside the optimizer (``cosine_learning_rate``),
-    driven by the optimizer's step count, which the checkpoint keeps; this object only
-    reports it, with PlateauSchedule's interface.
+    The decay is a Keras schedule inside the optimizer, driven by the
+    optimizer's step count, which the checkpoint keeps; nothing to update.
     """
 
     ALPHA = 0.02
 
-    def __init__(self, optimizer, state=None):
-        self.optimizer = optimizer
-        self.state = dict(state or {})
-
     @staticmethod
-    def cosine_learning_rate(learning_rate, total_steps):
+    def optimizer_learning_rate(learning_rate, total_steps):
         import keras
 
         return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=CosineSchedule.ALPHA)
-
-    @property
-    def learning_rate(self):
-        return float(np.asarray(self.optimizer.learning_rate))
-
-    def update(self, val_loss):
-        return self.learning_rate
 
 
 SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule}

@@ -76,9 +76,7 @@ def make_parser(doc, default_out):
     )
     dp.add_cache_arguments(parser)
     for option, what in (("--mixed-precision", "float16 compute"), ("--xla", "XLA-compiled training steps")):
-        parser.add_argument(
-            option, choices=("auto", "on", "off"), default="auto", help=f"{what}; auto: on when a GPU is visible"
-        )
+        cli.add_switch(parser, option, what, "on when a GPU is visible")
     parser.add_argument(
         "--strategy",
         choices=distribution.STRATEGIES,
@@ -187,20 +185,20 @@ def validation_report(model, val_samples, val_types, work_dir, log=print):
     per-type summary.
     """
     import instances
-    from inference import predict_probabilities
+    from inference import predict_with_and_without_flips
 
     images = [sample.image for sample in val_samples]
     truths = [sample.labels for sample in val_samples]
-    tuned = {}
-    for tta in (False, True):
-        probabilities = [None] * len(images)
-        for index, prediction in predict_probabilities(model, images, tta=tta, progress=False):
-            probabilities[index] = prediction
+    plain, averaged = [None] * len(images), [None] * len(images)
+    for index, plain_map, averaged_map in predict_with_and_without_flips(model, images, progress=False):
+        plain[index], averaged[index] = plain_map, averaged_map
+    scores, tuned = {}, {}
+    for tta, probabilities in ((False, plain), (True, averaged)):
         best, table = evaluation.tune_postprocessing(probabilities, truths)
-        tuned[tta] = (table[0]["score"], best, table, probabilities)
-        log(f"validation score {'with' if tta else 'without'} flip averaging: {table[0]['score']:.3f}")
-    tta = tuned[True][0] > tuned[False][0]
-    _, best, table, probabilities = tuned[tta]
+        scores[tta], tuned[tta] = table[0]["score"], (best, table, probabilities)
+        log(f"validation score {'with' if tta else 'without'} flip averaging: {scores[tta]:.3f}")
+    tta = scores[True] > scores[False]
+    best, table, probabilities = tuned[tta]
     per_method = evaluation.best_per_method(table)
     for method, row in per_method.items():
         log(f"validation score with {method}: {row['score']:.3f}")
@@ -224,8 +222,8 @@ def validation_report(model, val_samples, val_types, work_dir, log=print):
         {
             "postprocessing": best,
             "tta": tta,
-            "score_without_tta": tuned[False][0],
-            "score_with_tta": tuned[True][0],
+            "score_without_tta": scores[False],
+            "score_with_tta": scores[True],
             "best_per_method": per_method,
             "summary": summary,
             "images": rows,
@@ -334,11 +332,12 @@ def train(args, sampler, describe_sampling=None, log=print):
     import keras
 
     import trainer_functional as tfn
-    from train_loop import SCHEDULES, CosineSchedule, TrainLoop
+    from train_loop import SCHEDULES, TrainLoop
 
+    schedule_class = SCHEDULES[args.schedule]
     gpu_visible = bool(tf.config.list_physical_devices("GPU"))
-    mixed_precision = args.mixed_precision == "on" or (args.mixed_precision == "auto" and gpu_visible)
-    jit_compile = args.xla == "on" or (args.xla == "auto" and gpu_visible)
+    mixed_precision = cli.switch_is_on(args.mixed_precision, gpu_visible)
+    jit_compile = cli.switch_is_on(args.xla, gpu_visible)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
@@ -383,9 +382,7 @@ def train(args, sampler, describe_sampling=None, log=print):
             model = model_folder.load_model_file(model_folder.ModelFolderWriter.work_dir_of(args.out) / CHECKPOINT)
         else:
             model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
-            learning_rate = args.learning_rate
-            if args.schedule == "cosine":
-                learning_rate = CosineSchedule.cosine_learning_rate(learning_rate, args.epochs * steps_per_epoch)
+            learning_rate = schedule_class.optimizer_learning_rate(args.learning_rate, args.epochs * steps_per_epoch)
             optimizer = keras.optimizers.Adam(learning_rate)
             if mixed_precision:
                 optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -395,7 +392,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                 metrics=[tfn.dice_coef, tfn.iou_coef],
             )
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile)
-    schedule = SCHEDULES[args.schedule](model.optimizer, state=resume_state.get("schedule") if resume_state else None)
+    schedule = schedule_class(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
     history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
     iterator = iter(train_data)
     progress = chief and sys.stdout.isatty()
