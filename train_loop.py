@@ -15,7 +15,9 @@ created up front, in the strategy's scope: created lazily inside a replica
 step they fail under MirroredStrategy.
 """
 
+import keras
 import numpy as np
+from keras import ops
 
 import trainer_functional as tfn
 
@@ -28,7 +30,6 @@ class TrainLoop:
     differentiation and the optimizer unscales the gradients."""
 
     def __init__(self, model, optimizer, strategy, jit_compile=False):
-        import keras
         import tensorflow as tf
 
         self.model = model
@@ -78,8 +79,6 @@ class TrainLoop:
 
     def run_epoch(self, iterator, steps, progress=True):
         """Run steps training steps from a distributed-dataset iterator; the mean of each metric."""
-        import keras
-
         bar = keras.utils.Progbar(steps, verbose=1 if progress else 0, stateful_metrics=self.names)
         totals = np.zeros(len(self.names))
         for step in range(steps):
@@ -157,9 +156,48 @@ class CosineSchedule(_Schedule):
 
     @staticmethod
     def optimizer_learning_rate(learning_rate, total_steps):
-        import keras
-
         return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=CosineSchedule.ALPHA)
 
 
-SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule}
+@keras.saving.register_keras_serializable(package="nuclei")
+class HoldThenCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant learning_rate, then a cosine to alpha * learning_rate over the last anneal_fraction of total_steps."""
+
+    def __init__(self, learning_rate, total_steps, anneal_fraction, alpha):
+        self.learning_rate = float(learning_rate)
+        self.total_steps = int(total_steps)
+        self.anneal_fraction = float(anneal_fraction)
+        self.alpha = float(alpha)
+
+    def __call__(self, step):
+        anneal_steps = max(self.total_steps * self.anneal_fraction, 1.0)
+        progress = ops.clip((ops.cast(step, "float32") - (self.total_steps - anneal_steps)) / anneal_steps, 0.0, 1.0)
+        cosine = 0.5 * (1.0 + ops.cos(np.pi * progress))
+        return self.learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {
+            "learning_rate": self.learning_rate,
+            "total_steps": self.total_steps,
+            "anneal_fraction": self.anneal_fraction,
+            "alpha": self.alpha,
+        }
+
+
+class AnnealSchedule(_Schedule):
+    """The learning rate stays at its start value, then follows a cosine down to ALPHA of it over the
+    last ANNEAL_FRACTION of the run's steps (warm-stable-decay without the warm-up).
+
+    Short runs need the full rate for most of their steps; the final descent
+    settles the weights that a constant rate leaves jumping about. Driven by
+    the optimizer's step count, like CosineSchedule, so it resumes exactly.
+    """
+
+    ALPHA, ANNEAL_FRACTION = 0.02, 0.25
+
+    @staticmethod
+    def optimizer_learning_rate(learning_rate, total_steps):
+        return HoldThenCosine(learning_rate, total_steps, AnnealSchedule.ANNEAL_FRACTION, AnnealSchedule.ALPHA)
+
+
+SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule, "anneal": AnnealSchedule}

@@ -65,9 +65,10 @@ def make_parser(doc, default_out):
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
     parser.add_argument(
         "--schedule",
-        choices=("plateau", "cosine"),
+        choices=("plateau", "cosine", "anneal"),
         default="plateau",
-        help="learning rate: halved after 3 epochs without a lower validation loss, or a cosine decay over the run",
+        help="learning rate: halved after 3 epochs without a lower validation loss; a cosine decay over the run; "
+        "or constant, then a cosine decay over the last quarter of the run",
     )
     parser.add_argument(
         "--steps-per-epoch",

@@ -16,7 +16,9 @@ Sections (each compares in one run, on the same data and machine):
   ``model.fit`` on pre-made in-memory tensors, the model's FLOPs per image, and the
   fraction of the measured matrix-multiply throughput that training reaches;
 - prediction: one ``model.predict`` call per image vs the batched predictor, both with
-  post-processing and scoring.
+  post-processing and scoring;
+- allocator: the training section in two child processes, with glibc's default malloc
+  and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults.
 """
 
 import argparse
@@ -39,7 +41,7 @@ sys.path.insert(0, str(PROJECT))
 import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
 
-SECTIONS = ("loading", "memory", "training", "prediction")
+SECTIONS = ("loading", "memory", "training", "prediction", "allocator")
 
 
 def peak_rss_mib():
@@ -128,11 +130,15 @@ finally:
 """
 
 
-def run_child(command, cwd):
+def run_child(command, cwd, env=None):
     """Run a Python script (its path and arguments) in a child; (seconds, its own peak RSS in MiB, stdout)."""
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-c", PEAK_MEMORY_WRAPPER, *command], cwd=cwd, capture_output=True, text=True
+        [sys.executable, "-c", PEAK_MEMORY_WRAPPER, *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     if result.returncode:
         raise RuntimeError(f"{command[:2]} failed: {result.stderr[-2000:]}")
@@ -193,9 +199,11 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     loop = TrainLoop(model, model.optimizer, strategy)
     iterator = iter(data)
     loop.run_epoch(iterator, 2, progress=False)
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     loop.run_epoch(iterator, steps, progress=False)
     pipeline_rate = steps * batch / (time.perf_counter() - started)
+    usage_after = resource.getrusage(resource.RUSAGE_SELF)
 
     indices = [index % len(images) for index in range(steps * batch)]
     tensors = list(dp.training_dataset(images, targets, indices, size, batch, 1))
@@ -215,12 +223,39 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
         "pipeline_images_per_s": round(pipeline_rate, 2),
         "in_memory_fit_images_per_s": round(memory_rate, 2),
         "pipeline_vs_in_memory": round(pipeline_rate / memory_rate, 3),
+        "pipeline_kernel_cpu_fraction": round(
+            (usage_after.ru_stime - usage_before.ru_stime)
+            / max(usage_after.ru_stime + usage_after.ru_utime - usage_before.ru_stime - usage_before.ru_utime, 1e-9),
+            3,
+        ),
+        "pipeline_page_faults_per_image": round((usage_after.ru_minflt - usage_before.ru_minflt) / (steps * batch)),
         "forward_GFLOP_per_image": round(flops / 1e9, 3),
         "training_GFLOP_per_image": round(3 * flops / 1e9, 3),
         "matmul_GFLOP_per_s": round(machine / 1e9, 1),
         "training_GFLOP_per_s": round(achieved / 1e9, 1),
         "fraction_of_matmul": round(achieved / machine, 3),
     }
+
+
+def bench_allocator(folder, steps=30):
+    """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
+    work = Path(tempfile.mkdtemp(prefix="bench-allocator-"))
+    results = {}
+    try:
+        for label, switch in (("default_malloc", "0"), ("tuned_malloc", "1")):
+            out = work / f"{label}.json"
+            command = [str(Path(__file__).resolve()), "--data", str(Path(folder).resolve()), "--only", "training"]
+            command += ["--training-steps", str(steps), "--json", str(out)]
+            run_child(command, work, env={cli.MALLOC_TUNING_VARIABLE: switch})
+            training = json.loads(out.read_text())["training"]
+            for key in ("pipeline_images_per_s", "pipeline_kernel_cpu_fraction", "pipeline_page_faults_per_image"):
+                results[f"{label}_{key}"] = training[key]
+        results["tuned_vs_default"] = round(
+            results["tuned_malloc_pipeline_images_per_s"] / results["default_malloc_pipeline_images_per_s"], 3
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return results
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -286,6 +321,12 @@ def main(argv=None):
     parser.add_argument("--model", help="trained model folder for the prediction section (default: untrained)")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
     parser.add_argument("--json", default=str(PROJECT / "benchmarks" / "results.json"), help="where to save results")
+    parser.add_argument(
+        "--training-steps",
+        type=cli.positive_int("--training-steps"),
+        default=8,
+        help="timed steps of the training section",
+    )
     args = parser.parse_args(argv)
 
     def body(parsed):
@@ -299,8 +340,9 @@ def main(argv=None):
         runners = {
             "loading": lambda: bench_loading(parsed.data, ids),
             "memory": lambda: bench_memory(parsed.data),
-            "training": lambda: bench_training(parsed.data, ids),
+            "training": lambda: bench_training(parsed.data, ids, steps=parsed.training_steps),
             "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
+            "allocator": lambda: bench_allocator(parsed.data),
         }
         for section in parsed.only:
             started = time.perf_counter()

@@ -189,12 +189,16 @@ def test_mixed_precision_and_xla_train_and_reload(sample_dir, tmp_path):
     assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()
 
 
-def test_cosine_schedule_decays_the_learning_rate_over_the_run(sample_dir, tmp_path):
+@pytest.mark.parametrize("schedule", ["cosine", "anneal"])
+def test_decaying_schedules_lower_the_learning_rate_by_the_end(schedule, sample_dir, tmp_path):
     shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
-    args = ("trainer.py", "32", "3", "4", "1e-3", "--schedule", "cosine", "--steps-per-epoch", "2", "--no-cache")
+    args = ("trainer.py", "32", "3", "4", "1e-3", "--schedule", schedule, "--steps-per-epoch", "2", "--no-cache")
     result = run_script(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     with open(tmp_path / "my_model" / "history.csv") as stream:
         rates = [float(row["learning_rate"]) for row in csv.DictReader(stream)]
-    assert len(rates) == 3 and rates[0] > rates[1] > rates[2] >= 2e-5
-    assert json.loads((tmp_path / "my_model" / "config.json").read_text())["schedule"] == "cosine"
+    if schedule == "cosine":
+        assert len(rates) == 3 and rates[0] > rates[1] > rates[2] >= 2e-5
+    else:
+        assert rates == pytest.approx([1e-3, 1e-3, 2e-5])
+    assert json.loads((tmp_path / "my_model" / "config.json").read_text())["schedule"] == schedule

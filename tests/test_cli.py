@@ -1,0 +1,36 @@
+"""The process set-up that cli does before TensorFlow is imported."""
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cli
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def tune_malloc_in_fresh_process(prelude="pass", switch=None):
+    """cli.tune_malloc()'s answer in a new interpreter (mallopt settings are per process)."""
+    code = f"import sys; sys.path.insert(0, {str(PROJECT)!r}); {prelude}; import cli; print(cli.tune_malloc())"
+    env = {name: value for name, value in os.environ.items() if name != cli.MALLOC_TUNING_VARIABLE}
+    if switch is not None:
+        env[cli.MALLOC_TUNING_VARIABLE] = switch
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt tuning is for glibc")
+def test_malloc_is_tuned_before_tensorflow():
+    assert tune_malloc_in_fresh_process() == str(list(cli.MALLOC_SETTINGS))
+
+
+def test_malloc_tuning_can_be_switched_off():
+    assert tune_malloc_in_fresh_process(switch="0") == "[]"
+
+
+def test_malloc_is_left_alone_once_tensorflow_runs():
+    assert tune_malloc_in_fresh_process(prelude="sys.modules['tensorflow'] = sys") == "[]"

@@ -1,0 +1,39 @@
+"""Learning-rate schedules of the training loop."""
+
+import numpy as np
+import pytest
+
+import cli
+
+cli.import_tensorflow()
+import keras  # noqa: E402
+
+import training  # noqa: E402
+from train_loop import SCHEDULES, AnnealSchedule, HoldThenCosine  # noqa: E402
+
+
+def test_every_schedule_can_be_chosen_on_the_command_line():
+    parser = training.make_parser("doc", "my_model")
+    args = ["32", "1", "2", "1e-3", "--schedule"]
+    assert {name for name in SCHEDULES if parser.parse_args([*args, name]).schedule == name} == set(SCHEDULES)
+
+
+def test_anneal_holds_the_rate_then_descends_to_alpha():
+    schedule = AnnealSchedule.optimizer_learning_rate(1e-3, 100)
+    rates = [float(schedule(step)) for step in (0, 50, 75, 87.5, 100, 150)]
+    assert rates[:3] == pytest.approx([1e-3] * 3)
+    assert rates[3] == pytest.approx(1e-3 * (AnnealSchedule.ALPHA + 1) / 2)
+    assert rates[4] == rates[5] == pytest.approx(1e-3 * AnnealSchedule.ALPHA)
+    assert np.all(np.diff(rates) <= 1e-12)
+
+
+def test_anneal_survives_saving_with_the_optimizer(tmp_path):
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(HoldThenCosine(1e-3, 10, 0.5, 0.1)), loss="mse")
+    model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=7, batch_size=8, verbose=0)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert int(reloaded.optimizer.iterations) == 7
+    assert float(reloaded.optimizer.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
+    assert float(model.optimizer.learning_rate) < 1e-3
