@@ -186,7 +186,7 @@ class HoldThenCosine(keras.optimizers.schedules.LearningRateSchedule):
 
 class AnnealSchedule(_Schedule):
     """The learning rate stays at its start value, then follows a cosine down to ALPHA of it over the
-    last ANNEAL_FRACTION of the run's steps (warm-stable-decay without the warm-up).
+    last ANNEAL_FRACTION of the run's steps (a warmup-stable-decay schedule without the warm-up).
 
     Short runs need the full rate for most of their steps; the final descent
     settles the weights that a constant rate leaves jumping about. Driven by
