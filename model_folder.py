@@ -127,7 +127,7 @@ def load_model_file(path):
     """Load a .keras file in Keras's safe mode (no arbitrary code from lambdas); UserError if it fails."""
     import keras
 
-    import train_loop  # noqa: F401  (registers the loss, metrics and learning-rate schedules)
+    import trainer_functional  # noqa: F401  (registers the loss, metrics and learning-rate schedule)
 
     try:
         return keras.saving.load_model(path, safe_mode=True)

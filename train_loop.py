@@ -17,7 +17,6 @@ step they fail under MirroredStrategy.
 
 import keras
 import numpy as np
-from keras import ops
 
 import trainer_functional as tfn
 
@@ -159,31 +158,6 @@ class CosineSchedule(_Schedule):
         return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=CosineSchedule.ALPHA)
 
 
-@keras.saving.register_keras_serializable(package="nuclei")
-class HoldThenCosine(keras.optimizers.schedules.LearningRateSchedule):
-    """Constant learning_rate, then a cosine to alpha * learning_rate over the last anneal_fraction of total_steps."""
-
-    def __init__(self, learning_rate, total_steps, anneal_fraction, alpha):
-        self.learning_rate = float(learning_rate)
-        self.total_steps = int(total_steps)
-        self.anneal_fraction = float(anneal_fraction)
-        self.alpha = float(alpha)
-
-    def __call__(self, step):
-        anneal_steps = max(self.total_steps * self.anneal_fraction, 1.0)
-        progress = ops.clip((ops.cast(step, "float32") - (self.total_steps - anneal_steps)) / anneal_steps, 0.0, 1.0)
-        cosine = 0.5 * (1.0 + ops.cos(np.pi * progress))
-        return self.learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
-
-    def get_config(self):
-        return {
-            "learning_rate": self.learning_rate,
-            "total_steps": self.total_steps,
-            "anneal_fraction": self.anneal_fraction,
-            "alpha": self.alpha,
-        }
-
-
 class AnnealSchedule(_Schedule):
     """The learning rate stays at its start value, then follows a cosine down to ALPHA of it over the
     last ANNEAL_FRACTION of the run's steps (a warmup-stable-decay schedule without the warm-up).
@@ -197,7 +171,7 @@ class AnnealSchedule(_Schedule):
 
     @staticmethod
     def optimizer_learning_rate(learning_rate, total_steps):
-        return HoldThenCosine(learning_rate, total_steps, AnnealSchedule.ANNEAL_FRACTION, AnnealSchedule.ALPHA)
+        return tfn.HoldThenCosine(learning_rate, total_steps, AnnealSchedule.ANNEAL_FRACTION, AnnealSchedule.ALPHA)
 
 
 SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule, "anneal": AnnealSchedule}

@@ -11,11 +11,14 @@ H and W multiples of 16, and returns per-pixel probabilities for the channels
 in data_preprocessing.TARGET_CHANNELS. The original's ``down()`` discarded its
 first convolution (its result was overwritten); here every stage has its two.
 
-The loss and metrics are registered Keras objects, so ``keras.saving.load_model``
-finds them once this module is imported, without ``custom_objects``.
+The loss, the metrics and the learning-rate schedule that a saved optimizer
+may hold are registered Keras objects, so ``keras.saving.load_model`` finds
+them once this module is imported, without ``custom_objects``.
 
 Importing this module imports Keras (and with it TensorFlow).
 """
+
+import math
 
 import keras
 from keras import layers, ops
@@ -119,3 +122,28 @@ def forward_flops(model):
             channels_in = layer.input.shape[-1]
             total += 2 * height * width * channels_in * channels_out * layer.kernel_size[0] * layer.kernel_size[1]
     return total
+
+
+@keras.saving.register_keras_serializable(package="nuclei")
+class HoldThenCosine(keras.optimizers.schedules.LearningRateSchedule):
+    """Constant learning_rate, then a cosine to alpha * learning_rate over the last anneal_fraction of total_steps."""
+
+    def __init__(self, learning_rate, total_steps, anneal_fraction, alpha):
+        self.learning_rate = float(learning_rate)
+        self.total_steps = int(total_steps)
+        self.anneal_fraction = float(anneal_fraction)
+        self.alpha = float(alpha)
+
+    def __call__(self, step):
+        anneal_steps = max(self.total_steps * self.anneal_fraction, 1.0)
+        progress = ops.clip((ops.cast(step, "float32") - (self.total_steps - anneal_steps)) / anneal_steps, 0.0, 1.0)
+        cosine = 0.5 * (1.0 + ops.cos(math.pi * progress))
+        return self.learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {
+            "learning_rate": self.learning_rate,
+            "total_steps": self.total_steps,
+            "anneal_fraction": self.anneal_fraction,
+            "alpha": self.alpha,
+        }

@@ -204,6 +204,8 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     loop.run_epoch(iterator, steps, progress=False)
     pipeline_rate = steps * batch / (time.perf_counter() - started)
     usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    kernel_seconds = usage_after.ru_stime - usage_before.ru_stime
+    user_seconds = usage_after.ru_utime - usage_before.ru_utime
 
     indices = [index % len(images) for index in range(steps * batch)]
     tensors = list(dp.training_dataset(images, targets, indices, size, batch, 1))
@@ -223,11 +225,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
         "pipeline_images_per_s": round(pipeline_rate, 2),
         "in_memory_fit_images_per_s": round(memory_rate, 2),
         "pipeline_vs_in_memory": round(pipeline_rate / memory_rate, 3),
-        "pipeline_kernel_cpu_fraction": round(
-            (usage_after.ru_stime - usage_before.ru_stime)
-            / max(usage_after.ru_stime + usage_after.ru_utime - usage_before.ru_stime - usage_before.ru_utime, 1e-9),
-            3,
-        ),
+        "pipeline_kernel_cpu_fraction": round(kernel_seconds / max(kernel_seconds + user_seconds, 1e-9), 3),
         "pipeline_page_faults_per_image": round((usage_after.ru_minflt - usage_before.ru_minflt) / (steps * batch)),
         "forward_GFLOP_per_image": round(flops / 1e9, 3),
         "training_GFLOP_per_image": round(3 * flops / 1e9, 3),

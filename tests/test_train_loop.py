@@ -9,7 +9,8 @@ cli.import_tensorflow()
 import keras  # noqa: E402
 
 import training  # noqa: E402
-from train_loop import SCHEDULES, AnnealSchedule, HoldThenCosine  # noqa: E402
+from train_loop import SCHEDULES, AnnealSchedule  # noqa: E402
+from trainer_functional import HoldThenCosine  # noqa: E402
 
 
 def test_every_schedule_can_be_chosen_on_the_command_line():
