@@ -11,6 +11,7 @@ import pytest
 
 from competition_metric import rles_to_labels
 from conftest import run_script
+from data_preprocessing import TARGET_CHANNELS
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def test_model_folder_reloads(workdir):
     import model_folder
 
     model = model_folder.load_model(workdir / "my_model")
-    assert tuple(model(np.zeros((1, 48, 64, 3), np.float32)).shape) == (1, 48, 64, 2)
+    assert tuple(model(np.zeros((1, 48, 64, 3), np.float32)).shape) == (1, 48, 64, len(TARGET_CHANNELS))
 
 
 def test_predictions_submission_and_report(workdir):
