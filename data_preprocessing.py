@@ -34,18 +34,12 @@ from cli import UserError
 KNOWN_BAD_IMAGE_IDS = frozenset({"7b38c9173ebe69b4c6ba7e703c0c27f39305d9b2910f46405993d2ea7a963b80"})
 """Images whose competition masks are wrong; they are left out of training and scoring."""
 
-TARGET_CHANNELS = ("nucleus", "boundary", "contact")
-"""Channels the U-Net predicts: the union of nuclei, the inner rim of every
-nucleus, and the part of that rim where a nucleus touches another.
+TARGET_CHANNELS = ("nucleus", "boundary")
+"""Channels the U-Net predicts: the union of nuclei, and the inner rim of every nucleus.
 
-A rim around every nucleus is a wide, visible target that a short training
-learns; two touching nuclei are then kept apart by both their rims, which the
-seeded watershed needs. But where nuclei touch, the rim is a few percent of
-all rim pixels, and a model trained on the rim alone draws it there at half
-the probability it gives rims against the background, so the watershed merges
-touching nuclei. The contact channel, with its own Dice term in the loss,
-makes those few pixels count as much as the rest (the winning teams' third
-channel)."""
+A rim around every nucleus, rather than only where two touch, is a wide,
+visible target that a short training learns; two touching nuclei are then
+kept apart by both their rims, which the seeded watershed needs."""
 
 BOUNDARY_WIDTH = 2
 """Width in pixels of the boundary channel's rim, inside each nucleus."""
@@ -330,19 +324,9 @@ def nucleus_boundary(labels, width=BOUNDARY_WIDTH):
     return (labels > 0) & ((largest_near > labels) | (smallest_near < labels))
 
 
-def nucleus_contacts(labels, width=BOUNDARY_WIDTH):
-    """Pixels of a nucleus within width pixels (chessboard distance) of another nucleus."""
-    labels = labels.astype(np.int32)
-    footprint = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
-    largest_near = ndimage.grey_dilation(labels, footprint=footprint)
-    background_as_largest = np.where(labels > 0, labels, np.iinfo(np.int32).max)
-    smallest_nucleus_near = ndimage.grey_erosion(background_as_largest, footprint=footprint, mode="nearest")
-    return (labels > 0) & ((largest_near > labels) | (smallest_nucleus_near < labels))
-
-
 def make_targets(labels):
-    """The U-Net's training target from instance labels: uint8 (H, W, 3) of 0/1, channels TARGET_CHANNELS."""
-    return np.stack([labels > 0, nucleus_boundary(labels), nucleus_contacts(labels)], axis=-1).astype(np.uint8)
+    """The U-Net's training target from instance labels: uint8 (H, W, 2) of 0/1, channels TARGET_CHANNELS."""
+    return np.stack([labels > 0, nucleus_boundary(labels)], axis=-1).astype(np.uint8)
 
 
 def normalise_image(image):
@@ -486,7 +470,7 @@ def augment(image, target, seed, crop_size, blur=True, zoom=True):
     image = image[offset : offset + crop_size, offset : offset + crop_size]
     target = target[offset : offset + crop_size, offset : offset + crop_size]
     image.set_shape([crop_size, crop_size, 3])
-    target.set_shape([crop_size, crop_size, target.shape[-1]])
+    target.set_shape([crop_size, crop_size, len(TARGET_CHANNELS)])
     return image, target
 
 
@@ -510,7 +494,7 @@ def training_dataset(images, targets, sample_indices, crop_size, batch_size, see
     tf = import_tensorflow()
     source = CropSource(images, targets, crop_size, seed)
     window = source.window
-    channels = targets[0].shape[-1] if targets else len(TARGET_CHANNELS)
+    channels = len(TARGET_CHANNELS)
     dataset = tf.data.Dataset.from_generator(
         source.stream(sample_indices),
         output_signature=(

@@ -5,10 +5,8 @@ Usage::
     from instances import label_nuclei, DEFAULT_POSTPROCESSING
     labels = label_nuclei(probabilities, DEFAULT_POSTPROCESSING)
 
-probabilities is float (H, W, C): channel 0 the probability of nucleus,
-channel 1 of the nucleus's inner rim and channel 2, where present, of the
-part of that rim that touches another nucleus (data_preprocessing.TARGET_CHANNELS;
-models trained before the contact channel have two).
+probabilities is float (H, W, 2): channel 0 the probability of nucleus,
+channel 1 of the nucleus's inner rim (data_preprocessing.TARGET_CHANNELS).
 A semantic mask merges touching nuclei; the competition scores each one, so
 the default seeds a watershed with the nucleus pixels that are away from any
 rim, as the winning teams did: touching nuclei are kept apart by both rims.
@@ -16,7 +14,7 @@ rim, as the winning teams did: touching nuclei are kept apart by both rims.
 Methods (the ``method`` key of the parameters):
 
 - ``connected_components``: threshold the nucleus channel, label 8-connected blobs.
-- ``border_watershed``: seeds = nucleus > threshold and rim (or contact) < border_threshold,
+- ``border_watershed``: seeds = nucleus > threshold and rim < border_threshold,
   grown by a watershed on the nucleus probability within the thresholded mask.
 - ``distance_watershed``: for one-channel models; seeds are the peaks of the
   distance transform of the thresholded mask.
@@ -57,14 +55,14 @@ def connected_components(probabilities, threshold=0.5, min_size=0, **_):
 
 
 def border_watershed(probabilities, threshold=0.5, border_threshold=0.5, min_size=0, **_):
-    """Seeded watershed: seeds are nucleus pixels away from any rim or contact (channels 1 and 2).
+    """Seeded watershed: seeds are nucleus pixels away from any rim (channel 1).
 
     Blobs of the mask that contain no seed (small nuclei eaten by their
     border) are kept as nuclei of their own.
     """
     nucleus = probabilities[..., 0]
     mask = nucleus > threshold
-    seeds = mask & (probabilities[..., 1:].max(axis=-1) < border_threshold)
+    seeds = mask & (probabilities[..., 1] < border_threshold)
     markers, count = ndimage.label(seeds)
     labels = watershed(-nucleus, markers, mask=mask)
     orphans, _ = ndimage.label(mask & (labels == 0))

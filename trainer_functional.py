@@ -24,9 +24,6 @@ import keras
 from keras import layers, ops
 
 from cli import MODEL_DEPTH
-from data_preprocessing import TARGET_CHANNELS
-
-OUTPUT_CHANNELS = len(TARGET_CHANNELS)
 
 DEFAULT_FILTERS = (16, 32, 64, 128, 256)
 SMOOTH = 1.0
@@ -50,7 +47,7 @@ def _conv_block(tensor, filters, stage):
     return tensor
 
 
-def build_unet(filters=DEFAULT_FILTERS, output_channels=OUTPUT_CHANNELS, name="unet", input_size=(None, None)):
+def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_size=(None, None)):
     """A U-Net with len(filters) - 1 down and up stages and a sigmoid output per channel.
 
     Layers are named by stage: ``down1_conv1`` ... ``bottom_conv2`` ...

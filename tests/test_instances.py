@@ -6,7 +6,7 @@ from scipy import ndimage
 
 import instances
 from competition_metric import image_score, labels_to_rles, rles_to_labels
-from data_preprocessing import make_targets, nucleus_boundary, nucleus_contacts
+from data_preprocessing import make_targets, nucleus_boundary
 
 
 def touching_pair():
@@ -27,32 +27,6 @@ def test_boundary_is_the_inner_rim_of_every_nucleus_and_parts_touching_ones():
     assert not interior[:, 12:16].any()
     parts, count = ndimage.label(interior)
     assert count == 2
-
-
-def test_contact_is_the_part_of_the_rim_where_nuclei_touch():
-    labels = touching_pair()
-    contacts = nucleus_contacts(labels, width=2)
-    assert contacts[5:15, 12:16].all()
-    assert np.count_nonzero(contacts) == 10 * 4
-    alone = np.where(labels == 2, 0, labels)
-    assert not nucleus_contacts(alone, width=2).any()
-    assert not (contacts & ~nucleus_boundary(labels, width=2)).any()
-
-
-def test_border_watershed_separates_at_contacts_even_without_a_rim():
-    truth = touching_pair()
-    probabilities = make_targets(truth).astype(np.float32)
-    probabilities[..., 1] = 0.0
-    parameters = {"method": "border_watershed", "threshold": 0.5, "border_threshold": 0.5}
-    assert instances.label_nuclei(probabilities, parameters).max() == 2
-    assert instances.label_nuclei(probabilities[..., :2], parameters).max() == 1
-
-
-def test_border_watershed_reads_two_channel_maps_of_older_models():
-    truth = touching_pair()
-    probabilities = make_targets(truth)[..., :2].astype(np.float32)
-    parameters = {"method": "border_watershed", "threshold": 0.5, "border_threshold": 0.5}
-    assert image_score(truth, instances.label_nuclei(probabilities, parameters)) == 1.0
 
 
 def test_border_watershed_separates_touching_nuclei_that_components_merge():
