@@ -115,9 +115,9 @@ grown 256 MiB at a time, and blocks up to 32 MiB taken from the heap.
 
 TensorFlow on the CPU allocates and frees every activation of every step
 through malloc; with glibc's defaults the freed pages go back to the kernel
-and fault in again, one arena per thread. Training a 128-px U-Net here spent
-a third of its CPU time in the kernel; with these settings it trained 28 %
-faster (9.4 -> 12.1 images/s on 2 cores, page faults halved)."""
+and fault in again, one arena per thread, and a third of the CPU time of a
+training step went to the kernel. The benchmark's allocator section measures
+the difference (benchmarks/README.md holds the figures)."""
 MALLOC_TUNING_VARIABLE = "NUCLEI_MALLOC_TUNING"
 
 
