@@ -10,12 +10,13 @@ Usage::
 
 A finished folder holds ``model.keras`` (Keras 3 native format),
 ``config.json`` (arguments, image size, split, versions, seed),
-``history.csv`` (per-epoch loss and metrics), ``training_curves.png``,
+``history.csv`` (per-epoch loss, metrics and validation score), ``training_curves.png``,
 ``postprocessing.json`` (thresholds tuned on the validation split) and
 ``validation_report.json`` (per-type validation scores).
 
 While training, everything goes to ``<name>.partial/`` beside it, which also
-keeps the checkpoint of the last finished epoch for ``--resume``. Only
+keeps the checkpoint of the last finished epoch, and the weights of the
+best-scoring one, for ``--resume``. Only
 ``commit()`` replaces the previous complete folder, by two renames; a run
 killed at any moment leaves the previous folder (or, between the renames,
 ``<name>.previous/``, which the next writer puts back).

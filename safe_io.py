@@ -31,9 +31,13 @@ def atomic_write_json(path, data):
 
 
 def atomic_save(path, save):
-    """Call save(temporary_path) and rename the result onto path; the suffix of path is kept."""
+    """Call save(temporary_path) and rename the result onto path.
+
+    The temporary name ends with path's whole name, so savers that insist on
+    an ending (``.keras``, ``.weights.h5``) accept it.
+    """
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=f".{path.name}")
     os.close(handle)
     try:
         save(temporary)

@@ -10,6 +10,10 @@ A trainer is this machinery plus a *sampler*: a function from the image
 types of the training images to the list of image indices drawn in one epoch
 (an index may repeat). Everything else, from the split to the model folder,
 is the same for both trainers.
+
+Each epoch ends with the competition score of the validation images; the
+folder keeps the best-scoring epoch's weights, and --patience stops a run
+that has not improved for that many epochs.
 """
 
 import csv
@@ -33,6 +37,8 @@ from image_types import ImageTyper, add_type_arguments
 
 CHECKPOINT = "checkpoint.keras"
 CHECKPOINT_STATE = "checkpoint.json"
+BEST_WEIGHTS = "best-epoch{}.weights.h5"
+"""The weights of the best-scoring epoch so far, in the working folder, numbered from 1."""
 
 
 def make_parser(doc, default_out):
@@ -69,6 +75,11 @@ def make_parser(doc, default_out):
         default="plateau",
         help="learning rate: halved after 3 epochs without a lower validation loss; a cosine decay over the run; "
         "or constant, then a cosine decay over the last quarter of the run",
+    )
+    parser.add_argument(
+        "--patience",
+        type=cli.positive_int("--patience"),
+        help="stop after this many epochs without a better validation score; unset: train all EPOCHS",
     )
     parser.add_argument(
         "--steps-per-epoch",
@@ -162,11 +173,14 @@ def plot_history(history_csv, png_path):
     epochs = [int(row["epoch"]) + 1 for row in rows]
     not_metrics = ("epoch", "learning_rate", "seconds")
     names = [name for name in rows[0] if name not in not_metrics and not name.startswith("val_")]
+    names += [name for name in rows[0] if name.startswith("val_") and name[4:] not in rows[0]]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names):
-        axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
-        if f"val_{name}" in rows[0]:
-            axis.plot(epochs, [float(row[f"val_{name}"]) for row in rows], "s-", label="validation")
+        if name in rows[0] and not name.startswith("val_"):
+            axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
+        validation = name if name.startswith("val_") else f"val_{name}"
+        if validation in rows[0]:
+            axis.plot(epochs, [float(row[validation]) for row in rows], "s-", label="validation")
         axis.set_title(name)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -175,6 +189,21 @@ def plot_history(history_csv, png_path):
     figure.tight_layout()
     safe_io.atomic_save(png_path, lambda path: figure.savefig(path, dpi=100, format="png"))
     plt.close(figure)
+
+
+def epoch_validation_score(model, val_samples):
+    """The competition score of the validation images, post-processing tuned on them, without flips.
+
+    The yardstick of each epoch: the number the finished folder delivers
+    (less the small gain of flip averaging), which the loss does not track.
+    """
+    from inference import predict_probabilities
+
+    probabilities = [None] * len(val_samples)
+    for index, prediction in predict_probabilities(model, [sample.image for sample in val_samples], progress=False):
+        probabilities[index] = prediction
+    _, table = evaluation.tune_postprocessing(probabilities, [sample.labels for sample in val_samples])
+    return table[0]["score"]
 
 
 def validation_report(model, val_samples, val_types, work_dir, log=print):
@@ -244,15 +273,22 @@ def _load_resume_state(work_dir):
     return json.loads(state_path.read_text())
 
 
-def save_checkpoint(work_dir, model, history, state):
-    """The model, then history.csv, then the state with the finished-epoch count, each written atomically.
+def save_checkpoint(work_dir, model, history, state, improved=False):
+    """The model (and, if improved, its weights as the best so far), history.csv, then the state, each atomically.
 
     The state is written last, so a run killed at any moment resumes from an
-    epoch whose model and history are both complete.
+    epoch whose model, history and best weights are all complete; the best
+    weights the state no longer names are removed after it.
     """
+    best_name = BEST_WEIGHTS.format(state["best"]["epoch"] + 1)
+    if improved:
+        safe_io.atomic_save(work_dir / best_name, model.save_weights)
     safe_io.atomic_save(work_dir / CHECKPOINT, model.save)
     write_history(work_dir / "history.csv", history)
     safe_io.atomic_write_json(work_dir / CHECKPOINT_STATE, state)
+    for stale in work_dir.glob(BEST_WEIGHTS.format("*")):
+        if stale.name != best_name:
+            stale.unlink()
 
 
 def distributed_training_data(strategy, images, targets, sample_indices, args, seed):
@@ -395,6 +431,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile)
     schedule = schedule_class(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
     history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
+    best = (resume_state or {}).get("best", {"score": -1.0, "epoch": -1})
     iterator = iter(train_data)
     progress = chief and sys.stdout.isatty()
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
@@ -404,8 +441,12 @@ def train(args, sampler, describe_sampling=None, log=print):
             log(f"Epoch {epoch + 1}/{args.epochs}")
             logs = loop.run_epoch(iterator, steps_per_epoch, progress=progress)
             logs.update(loop.evaluate(val_data))
+            logs["val_score"] = epoch_validation_score(model, val_samples)
             logs["learning_rate"] = schedule.learning_rate
             schedule.update(logs["val_loss"])
+            improved = logs["val_score"] > best["score"]
+            if improved:
+                best = {"score": logs["val_score"], "epoch": epoch}
             seconds = time.perf_counter() - started
             log(f"{seconds:.0f}s - " + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
             history.append({"epoch": epoch, **logs, "seconds": seconds})
@@ -417,8 +458,13 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "finished_epochs": epoch + 1,
                     "schedule": schedule.state,
                     "schedule_name": args.schedule,
+                    "best": best,
                 }
-                save_checkpoint(writer.work_dir, model, history, state)
+                save_checkpoint(writer.work_dir, model, history, state, improved=improved)
+            if args.patience and epoch - best["epoch"] >= args.patience:
+                best_epoch = best["epoch"] + 1
+                log(f"stopping: no better validation score in the {args.patience} epochs after epoch {best_epoch}")
+                break
     except KeyboardInterrupt:
         if writer:
             state_path = writer.work_dir / CHECKPOINT_STATE
@@ -430,13 +476,21 @@ def train(args, sampler, describe_sampling=None, log=print):
     if not writer:
         return None
     work_dir = writer.work_dir
+    if best["epoch"] != history[-1]["epoch"]:
+        model.load_weights(work_dir / BEST_WEIGHTS.format(best["epoch"] + 1))
+        log(
+            f"keeping epoch {best['epoch'] + 1}, the best validation score ({best['score']:.3f}; "
+            f"the last epoch: {history[-1]['val_score']:.3f})"
+        )
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
+    config["best_epoch"] = best["epoch"] + 1
+    config["trained_epochs"] = len(history)
     config["validation"] = summary
     config["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     safe_io.atomic_save(work_dir / "model.keras", model.save)
     plot_history(work_dir / "history.csv", work_dir / "training_curves.png")
     safe_io.atomic_write_json(work_dir / "config.json", config)
-    for leftover in (CHECKPOINT, CHECKPOINT_STATE):
+    for leftover in (CHECKPOINT, CHECKPOINT_STATE, BEST_WEIGHTS.format(best["epoch"] + 1)):
         (work_dir / leftover).unlink(missing_ok=True)
     writer.commit()
     if skipped:

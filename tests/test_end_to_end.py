@@ -45,7 +45,8 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
     assert {"tensorflow", "keras", "numpy", "python"} <= set(config["versions"])
     with open(model_dir / "history.csv") as stream:
         history = list(csv.DictReader(stream))
-    assert len(history) == 1 and "val_loss" in history[0]
+    assert len(history) == 1 and "val_loss" in history[0] and 0.0 <= float(history[0]["val_score"]) <= 1.0
+    assert config["best_epoch"] == config["trained_epochs"] == 1
     report = json.loads((model_dir / "validation_report.json").read_text())
     assert {"fluorescence", "brightfield", "histology"} <= set(report["summary"]["dice"])
     tuned = json.loads((model_dir / "postprocessing.json").read_text())

@@ -64,6 +64,9 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert folder_digest(workdir / "my_model") == previous
+    state = json.loads((workdir / "my_model.partial" / "checkpoint.json").read_text())
+    best_weights = [path.name for path in (workdir / "my_model.partial").glob("best-epoch*.weights.h5")]
+    assert best_weights == [f"best-epoch{state['best']['epoch'] + 1}.weights.h5"]
 
     resumed = run_script("trainer.py", "32", "3", "4", "1e-3", "--resume", cwd=workdir)
     assert resumed.returncode == 0, resumed.stderr[-2000:]

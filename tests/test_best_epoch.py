@@ -1,0 +1,59 @@
+"""The epoch kept is the one with the best validation score; --patience stops a run that has stopped improving."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import trainer
+import training
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def workdir(sample_dir, tmp_path):
+    shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def script_scores(monkeypatch, scores):
+    """Make each epoch's validation score the next of scores; returns the weights seen at each epoch's end."""
+    seen = []
+
+    def scripted(model, val_samples):
+        seen.append([np.array(weight) for weight in model.get_weights()])
+        return scores[len(seen) - 1]
+
+    monkeypatch.setattr(training, "epoch_validation_score", scripted)
+    return seen
+
+
+def train_in_process(workdir, epochs, *options):
+    trainer.main(
+        ["32", str(epochs), "4", "1e-3", "--steps-per-epoch", "2", "--no-cache"]
+        + ["--data", str(workdir / "stage1_train"), "--out", str(workdir / "my_model"), *options]
+    )
+    return json.loads((workdir / "my_model" / "config.json").read_text())
+
+
+def test_the_folder_keeps_the_best_scoring_epoch_not_the_last(workdir, monkeypatch, capsys):
+    import model_folder
+
+    seen = script_scores(monkeypatch, [0.3, 0.5, 0.4])
+    config = train_in_process(workdir, 3)
+    assert config["best_epoch"] == 2 and config["trained_epochs"] == 3
+    assert "keeping epoch 2, the best validation score (0.500; the last epoch: 0.400)" in capsys.readouterr().out
+    kept = model_folder.load_model(workdir / "my_model").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(kept, seen[1]))
+    assert not any(np.array_equal(a, b) for a, b in zip(kept, seen[2]) if a.ndim == 4)
+    assert not list((workdir / "my_model").glob("best-epoch*"))
+
+
+def test_patience_stops_after_that_many_epochs_without_a_better_score(workdir, monkeypatch, capsys):
+    script_scores(monkeypatch, [0.5, 0.4, 0.3, 0.9, 0.9])
+    config = train_in_process(workdir, 5, "--patience", "2")
+    assert config["trained_epochs"] == 3 and config["best_epoch"] == 1 and config["epochs"] == 5
+    assert "stopping: no better validation score in the 2 epochs after epoch 1" in capsys.readouterr().out
+    assert (workdir / "my_model" / "history.csv").read_text().count("\n") == 1 + 3
