@@ -144,11 +144,11 @@ def package_versions():
 
 
 def read_history(path, limit=None):
-    """Rows of a history.csv as dicts of floats (epoch as int), at most limit of them."""
+    """Rows of a history.csv as dicts of floats (epoch as int; NaN where empty), at most limit of them."""
     if not Path(path).is_file():
         return []
     with open(path, newline="") as stream:
-        rows = [{key: float(value) for key, value in row.items()} for row in csv.DictReader(stream)]
+        rows = [{key: float(value or "nan") for key, value in row.items()} for row in csv.DictReader(stream)]
     for row in rows:
         row["epoch"] = int(row["epoch"])
     return rows[:limit]
@@ -176,11 +176,15 @@ def plot_history(history_csv, png_path):
     names += [name for name in rows[0] if name.startswith("val_") and name[4:] not in rows[0]]
     figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
     for axis, name in zip(axes[0], names):
-        if name in rows[0] and not name.startswith("val_"):
-            axis.plot(epochs, [float(row[name]) for row in rows], "o-", label="training")
+        if not name.startswith("val_"):
+            axis.plot(epochs, [float(row[name]) for row in rows], "o-", color="C0", label="training")
         validation = name if name.startswith("val_") else f"val_{name}"
         if validation in rows[0]:
-            axis.plot(epochs, [float(row[validation]) for row in rows], "s-", label="validation")
+            values = [float(row[validation]) for row in rows]
+            axis.plot(epochs, values, "s-", color="C1", label="validation")
+        if name == "val_score":
+            best = int(np.nanargmax(values))
+            axis.plot(epochs[best], values[best], "*", color="C3", markersize=14, label="epoch kept")
         axis.set_title(name)
         axis.set_xlabel("epoch")
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))

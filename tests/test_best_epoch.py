@@ -57,3 +57,16 @@ def test_patience_stops_after_that_many_epochs_without_a_better_score(workdir, m
     assert config["trained_epochs"] == 3 and config["best_epoch"] == 1 and config["epochs"] == 5
     assert "stopping: no better validation score in the 2 epochs after epoch 1" in capsys.readouterr().out
     assert (workdir / "my_model" / "history.csv").read_text().count("\n") == 1 + 3
+
+
+def test_curves_mark_the_kept_epoch_and_survive_a_history_begun_without_scores(tmp_path):
+    """A run resumed from a checkpoint of older code has no val_score in its first rows."""
+    rows = [{"epoch": 0, "loss": 1.0, "val_loss": 0.9}] + [
+        {"epoch": epoch, "loss": 1.0 / epoch, "val_loss": 0.9 / epoch, "val_score": score}
+        for epoch, score in ((1, 0.4), (2, 0.3))
+    ]
+    training.write_history(tmp_path / "history.csv", rows)
+    read = training.read_history(tmp_path / "history.csv")
+    assert np.isnan(read[0]["val_score"]) and read[1]["val_score"] == 0.4
+    training.plot_history(tmp_path / "history.csv", tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0
