@@ -203,9 +203,8 @@ def epoch_validation_score(model, val_samples):
     """
     from inference import predict_probabilities
 
-    probabilities = [None] * len(val_samples)
-    for index, prediction in predict_probabilities(model, [sample.image for sample in val_samples], progress=False):
-        probabilities[index] = prediction
+    images = [sample.image for sample in val_samples]
+    probabilities = [prediction for _, prediction in predict_probabilities(model, images, progress=False)]
     _, table = evaluation.tune_postprocessing(probabilities, [sample.labels for sample in val_samples])
     return table[0]["score"]
 
@@ -277,15 +276,15 @@ def _load_resume_state(work_dir):
     return json.loads(state_path.read_text())
 
 
-def save_checkpoint(work_dir, model, history, state, improved=False):
-    """The model (and, if improved, its weights as the best so far), history.csv, then the state, each atomically.
+def save_checkpoint(work_dir, model, history, state):
+    """The model (and its weights, if this epoch is the best so far), history.csv, then the state, each atomically.
 
     The state is written last, so a run killed at any moment resumes from an
     epoch whose model, history and best weights are all complete; the best
     weights the state no longer names are removed after it.
     """
     best_name = BEST_WEIGHTS.format(state["best"]["epoch"] + 1)
-    if improved:
+    if state["best"]["epoch"] == state["finished_epochs"] - 1:
         safe_io.atomic_save(work_dir / best_name, model.save_weights)
     safe_io.atomic_save(work_dir / CHECKPOINT, model.save)
     write_history(work_dir / "history.csv", history)
@@ -448,8 +447,7 @@ def train(args, sampler, describe_sampling=None, log=print):
             logs["val_score"] = epoch_validation_score(model, val_samples)
             logs["learning_rate"] = schedule.learning_rate
             schedule.update(logs["val_loss"])
-            improved = logs["val_score"] > best["score"]
-            if improved:
+            if logs["val_score"] > best["score"]:
                 best = {"score": logs["val_score"], "epoch": epoch}
             seconds = time.perf_counter() - started
             log(f"{seconds:.0f}s - " + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
@@ -464,7 +462,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "schedule_name": args.schedule,
                     "best": best,
                 }
-                save_checkpoint(writer.work_dir, model, history, state, improved=improved)
+                save_checkpoint(writer.work_dir, model, history, state)
             if args.patience and epoch - best["epoch"] >= args.patience:
                 best_epoch = best["epoch"] + 1
                 log(f"stopping: no better validation score in the {args.patience} epochs after epoch {best_epoch}")
