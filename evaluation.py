@@ -19,7 +19,7 @@ from competition_metric import dice, image_score
 
 TUNING_GRID = {
     "connected_components": {"threshold": (0.4, 0.5, 0.6)},
-    "centre_watershed": {"threshold": (0.4, 0.5, 0.6), "centre_threshold": (0.2, 0.35, 0.5)},
+    "border_watershed": {"threshold": (0.4, 0.5, 0.6), "border_threshold": (0.3, 0.5, 0.7)},
 }
 MIN_SIZES = (0, 15, 40)
 

@@ -6,19 +6,16 @@ Usage::
     labels = label_nuclei(probabilities, DEFAULT_POSTPROCESSING)
 
 probabilities is float (H, W, 2): channel 0 the probability of nucleus,
-channel 1 the predicted centreness (data_preprocessing.TARGET_CHANNELS).
+channel 1 of the nucleus's inner rim (data_preprocessing.TARGET_CHANNELS).
 A semantic mask merges touching nuclei; the competition scores each one, so
-the default seeds a watershed with the nucleus pixels near a centre, and
-grows them down the centreness, whose valleys part touching nuclei.
+the default seeds a watershed with the nucleus pixels that are away from any
+rim, as the winning teams did: touching nuclei are kept apart by both rims.
 
 Methods (the ``method`` key of the parameters):
 
 - ``connected_components``: threshold the nucleus channel, label 8-connected blobs.
-- ``centre_watershed``: seeds = nucleus > threshold and centreness > centre_threshold,
-  grown by a watershed on the centreness within the thresholded mask.
-- ``border_watershed``: for models of the suite's earlier versions, whose channel 1
-  was each nucleus's inner rim (``config.json``: ``target_channels``); seeds =
-  nucleus > threshold and rim < border_threshold, grown within the mask.
+- ``border_watershed``: seeds = nucleus > threshold and rim < border_threshold,
+  grown by a watershed on the nucleus probability within the thresholded mask.
 - ``distance_watershed``: for one-channel models; seeds are the peaks of the
   distance transform of the thresholded mask.
 """
@@ -28,12 +25,12 @@ from scipy import ndimage
 from skimage.feature import peak_local_max
 from skimage.segmentation import watershed
 
-METHODS = ("connected_components", "centre_watershed", "border_watershed", "distance_watershed")
+METHODS = ("connected_components", "border_watershed", "distance_watershed")
 
 DEFAULT_POSTPROCESSING = {
-    "method": "centre_watershed",
+    "method": "border_watershed",
     "threshold": 0.5,
-    "centre_threshold": 0.35,
+    "border_threshold": 0.5,
     "min_size": 10,
 }
 """Used when a model folder holds no tuned thresholds. Sizes are in pixels of the original image."""
@@ -57,36 +54,20 @@ def connected_components(probabilities, threshold=0.5, min_size=0, **_):
     return filter_small(labels, min_size)
 
 
-def _seeded_watershed(landscape, seeds, mask, min_size):
-    """Grow the connected seeds over landscape (low first) within mask; seedless blobs of mask become nuclei too."""
-    markers, count = ndimage.label(seeds)
-    labels = watershed(landscape, markers, mask=mask)
-    orphans, _ = ndimage.label(mask & (labels == 0))
-    labels = np.where(orphans > 0, orphans + count, labels)
-    return filter_small(labels, min_size)
-
-
-def centre_watershed(probabilities, threshold=0.5, centre_threshold=0.35, min_size=0, **_):
-    """Seeded watershed: seeds are nucleus pixels of predicted centreness (channel 1) above centre_threshold.
-
-    The seeds grow down the centreness, so two touching nuclei part along the
-    valley between them. Blobs of the mask that contain no seed (nuclei too
-    small or faint to have a centre) are kept as nuclei of their own.
-    """
-    centre = probabilities[..., 1]
-    mask = probabilities[..., 0] > threshold
-    return _seeded_watershed(-centre, mask & (centre > centre_threshold), mask, min_size)
-
-
 def border_watershed(probabilities, threshold=0.5, border_threshold=0.5, min_size=0, **_):
-    """Seeded watershed for models whose channel 1 is the inner rim: seeds are nucleus pixels away from any rim.
+    """Seeded watershed: seeds are nucleus pixels away from any rim (channel 1).
 
     Blobs of the mask that contain no seed (small nuclei eaten by their
     border) are kept as nuclei of their own.
     """
     nucleus = probabilities[..., 0]
     mask = nucleus > threshold
-    return _seeded_watershed(-nucleus, mask & (probabilities[..., 1] < border_threshold), mask, min_size)
+    seeds = mask & (probabilities[..., 1] < border_threshold)
+    markers, count = ndimage.label(seeds)
+    labels = watershed(-nucleus, markers, mask=mask)
+    orphans, _ = ndimage.label(mask & (labels == 0))
+    labels = np.where(orphans > 0, orphans + count, labels)
+    return filter_small(labels, min_size)
 
 
 def distance_watershed(probabilities, threshold=0.5, min_size=0, min_distance=4, **_):

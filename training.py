@@ -269,22 +269,11 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-LEGACY_TARGET_CHANNELS = ["nucleus", "boundary"]
-"""What checkpoints that do not record their channels were trained to predict."""
-
-
 def _load_resume_state(work_dir):
     state_path = work_dir / CHECKPOINT_STATE
     if not (work_dir / CHECKPOINT).is_file() or not state_path.is_file():
         raise cli.UserError(f"nothing to resume: {work_dir} holds no finished epoch")
-    state = json.loads(state_path.read_text())
-    channels = state.get("target_channels", LEGACY_TARGET_CHANNELS)
-    if channels != list(dp.TARGET_CHANNELS):
-        raise cli.UserError(
-            f"cannot resume {work_dir}: it was trained to predict {', '.join(channels)}, this version predicts "
-            f"{', '.join(dp.TARGET_CHANNELS)}; train afresh without --resume"
-        )
-    return state
+    return json.loads(state_path.read_text())
 
 
 def save_checkpoint(work_dir, model, history, state):
@@ -472,7 +461,6 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "schedule": schedule.state,
                     "schedule_name": args.schedule,
                     "best": best,
-                    "target_channels": list(dp.TARGET_CHANNELS),
                 }
                 save_checkpoint(writer.work_dir, model, history, state)
             if args.patience and epoch - best["epoch"] >= args.patience:

@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -7,7 +6,7 @@ from scipy import ndimage
 
 import instances
 from competition_metric import image_score, labels_to_rles, rles_to_labels
-from data_preprocessing import TARGET_SCALE, centreness, make_targets
+from data_preprocessing import make_targets, nucleus_boundary
 
 
 def touching_pair():
@@ -17,66 +16,27 @@ def touching_pair():
     return labels
 
 
-def perfect_prediction(labels):
-    return make_targets(labels).astype(np.float32) / TARGET_SCALE
-
-
-def test_centreness_peaks_at_one_in_every_nucleus_and_falls_to_zero_where_nuclei_touch():
+def test_boundary_is_the_inner_rim_of_every_nucleus_and_parts_touching_ones():
     labels = touching_pair()
-    labels[0:3, 0:3] = 3
-    centre = centreness(labels)
-    assert centre.dtype == np.float32 and centre.min() >= 0.0 and centre.max() <= 1.0
-    assert not centre[labels == 0].any()
-    for label in (1, 2, 3):
-        assert centre[labels == label].max() == pytest.approx(1.0)
-    assert not centre[5:15, 13:15].any()
-    assert (centre[5:15, 12] > 0).all() and (centre[5:15, 15] > 0).all()
-    high, count = ndimage.label(centre > 0.5)
-    assert count == 3
+    boundary = nucleus_boundary(labels, width=2)
+    assert not (boundary & (labels == 0)).any()
+    assert boundary[5:7, 3:26].all() and boundary[13:15, 3:26].all()
+    assert boundary[5:15, 12:16].all()
+    interior = (labels > 0) & ~boundary
+    assert interior[7:13, 5:12].all() and interior[7:13, 16:24].all()
+    assert not interior[:, 12:16].any()
+    parts, count = ndimage.label(interior)
+    assert count == 2
 
 
-def test_make_targets_keeps_the_centreness_to_uint8_precision():
-    labels = touching_pair()
-    targets = make_targets(labels)
-    assert targets.dtype == np.uint8 and targets.shape == (*labels.shape, 2)
-    assert set(np.unique(targets[..., 0])) == {0, TARGET_SCALE}
-    np.testing.assert_allclose(targets[..., 1] / TARGET_SCALE, centreness(labels), atol=0.5 / TARGET_SCALE)
-
-
-def test_centre_watershed_separates_touching_nuclei_that_components_merge():
+def test_border_watershed_separates_touching_nuclei_that_components_merge():
     truth = touching_pair()
-    probabilities = perfect_prediction(truth)
+    probabilities = make_targets(truth).astype(np.float32)
     merged = instances.label_nuclei(probabilities, {"method": "connected_components", "threshold": 0.5})
-    separated = instances.label_nuclei(
-        probabilities, {"method": "centre_watershed", "threshold": 0.5, "centre_threshold": 0.35}
-    )
-    assert merged.max() == 1
-    assert separated.max() == 2
-    assert image_score(truth, separated) == 1.0
-
-
-def test_centre_watershed_separates_touching_discs_from_a_blurred_prediction():
-    yy, xx = np.mgrid[:40, :60]
-    truth = np.zeros((40, 60), dtype=np.int32)
-    truth[(yy - 20) ** 2 + (xx - 19) ** 2 < 100] = 1
-    truth[(yy - 20) ** 2 + (xx - 38) ** 2 < 100] = 2
-    blurred = np.stack(
-        [ndimage.gaussian_filter(channel, 1.0) for channel in np.moveaxis(perfect_prediction(truth), -1, 0)], -1
-    )
-    labels = instances.label_nuclei(blurred, {"method": "centre_watershed", "threshold": 0.5, "centre_threshold": 0.35})
-    assert labels.max() == 2
-    assert image_score(truth, labels) >= 0.8
-
-
-def test_border_watershed_of_older_models_still_separates_by_the_rim():
-    truth = touching_pair()
-    interior = np.zeros_like(truth, dtype=bool)
-    for label in (1, 2):
-        interior |= ndimage.binary_erosion(truth == label, iterations=2)
-    probabilities = np.stack([truth > 0, (truth > 0) & ~interior], -1).astype(np.float32)
     separated = instances.label_nuclei(
         probabilities, {"method": "border_watershed", "threshold": 0.5, "border_threshold": 0.5}
     )
+    assert merged.max() == 1
     assert separated.max() == 2
     assert image_score(truth, separated) == 1.0
 
@@ -101,7 +61,8 @@ def test_min_size_drops_small_nuclei_and_renumbers():
 @given(arrays(np.int32, (16, 16), elements=st.integers(0, 4)))
 def test_random_label_images_survive_the_instance_pipeline(labels):
     """A perfect prediction of any label image gives non-overlapping nuclei that survive RLE."""
-    predicted = instances.label_nuclei(perfect_prediction(labels), {"method": "centre_watershed", "min_size": 0})
+    probabilities = make_targets(labels).astype(np.float32)
+    predicted = instances.label_nuclei(probabilities, {"method": "border_watershed", "min_size": 0})
     assert np.array_equal(predicted > 0, labels > 0)
     assert np.array_equal(rles_to_labels(labels_to_rles(predicted), predicted.shape), predicted)
 

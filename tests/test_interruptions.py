@@ -95,16 +95,3 @@ def test_ctrl_c_stops_cleanly_after_saving(workdir):
     assert "continue with --resume" in output
     assert (workdir / "my_model.partial" / "checkpoint.keras").is_file()
     assert not (workdir / "my_model").exists()
-
-
-def test_resume_of_a_run_trained_for_other_channels_is_one_line(workdir):
-    """A checkpoint of the suite's earlier versions (rim channel, channels not recorded) is not continued."""
-    work_dir = workdir / "my_model.partial"
-    work_dir.mkdir()
-    (work_dir / "checkpoint.keras").write_bytes(b"")
-    state = {"seed": 42, "train_ids": [], "val_ids": [], "finished_epochs": 1, "best": {"score": 0.1, "epoch": 0}}
-    (work_dir / "checkpoint.json").write_text(json.dumps(state))
-    result = run_script("trainer.py", "32", "2", "4", "1e-3", "--resume", cwd=workdir)
-    assert result.returncode == 1
-    assert "trained to predict nucleus, boundary" in result.stderr and "Traceback" not in result.stderr
-    assert "without --resume" in result.stderr
