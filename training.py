@@ -478,7 +478,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     if not writer:
         return None
     work_dir = writer.work_dir
-    if 0 <= best["epoch"] != history[-1]["epoch"]:
+    if best["epoch"] >= 0 and best["epoch"] != history[-1]["epoch"]:
         model.load_weights(work_dir / BEST_WEIGHTS.format(best["epoch"] + 1))
         log(
             f"keeping epoch {best['epoch'] + 1}, the best validation score ({best['score']:.3f}; "
