@@ -41,15 +41,17 @@ def make_parser(doc):
     return OneLineErrorParser(description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
 
 
-def _number(text, kind, name):
+def _number(text, kind, name, zero_allowed=False):
     try:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{name} must be a number, got {text!r}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{name} must be finite, got {text!r}")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{name} must be positive, got {text!r}")
+    if value < 0 or (value == 0 and not zero_allowed):
+        raise argparse.ArgumentTypeError(
+            f"{name} must be {'zero or more' if zero_allowed else 'positive'}, got {text!r}"
+        )
     return value
 
 
@@ -68,6 +70,16 @@ def positive_float(name):
 
     def parse(text):
         return _number(text, float, name)
+
+    parse.__name__ = name
+    return parse
+
+
+def non_negative_float(name):
+    """Argument type: a finite float of zero or more (rejects nan and inf)."""
+
+    def parse(text):
+        return _number(text, float, name, zero_allowed=True)
 
     parse.__name__ = name
     return parse

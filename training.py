@@ -65,7 +65,14 @@ def make_parser(doc, default_out):
         default=0.1,
         help="fraction of image ids held out for validation (split before any augmentation)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the split, crops and weights")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="seed of the crops and weights, and of the split unless --split-seed"
+    )
+    parser.add_argument(
+        "--split-seed",
+        type=int,
+        help="seed of the split alone, so that runs with another --seed are scored on the same images; unset: --seed",
+    )
     parser.add_argument("--limit", type=cli.positive_int("--limit"), help="use only the first N image ids; unset: all")
     add_type_arguments(parser)
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in OUT.partial")
@@ -75,6 +82,14 @@ def make_parser(doc, default_out):
         default="plateau",
         help="learning rate: halved after 3 epochs without a lower validation loss; a cosine decay over the run; "
         "or constant, then a cosine decay over the last quarter of the run",
+    )
+    parser.add_argument(
+        "--max-blur",
+        type=cli.non_negative_float("--max-blur"),
+        default=dp.MAX_BLUR_SIGMA,
+        metavar="SIGMA",
+        help="blur each training crop with a Gaussian of sigma drawn from 0 to SIGMA pixels; 0: never "
+        "(the original used 3); --resume keeps the run's own",
     )
     parser.add_argument(
         "--patience",
@@ -307,7 +322,9 @@ def distributed_training_data(strategy, images, targets, sample_indices, args, s
             ) from None
         share = sample_indices[context.input_pipeline_id :: context.num_input_pipelines]
         pipeline_seed = seed + 1000 * context.input_pipeline_id
-        return dp.training_dataset(images, targets, share, args.img_size, batch, pipeline_seed, repeat=True)
+        return dp.training_dataset(
+            images, targets, share, args.img_size, batch, pipeline_seed, repeat=True, max_blur_sigma=args.max_blur
+        )
 
     options = tf.distribute.InputOptions(experimental_fetch_to_device=True)
     return strategy.distribute_datasets_from_function(dataset_fn, options)
@@ -341,10 +358,13 @@ def train(args, sampler, describe_sampling=None, log=print):
         resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
         ids, seed = resume_state["train_ids"] + resume_state["val_ids"], resume_state["seed"]
         args.schedule = resume_state.get("schedule_name", "plateau")
+        args.max_blur = resume_state.get("max_blur", dp.ORIGINAL_MAX_BLUR_SIGMA)
+        args.split_seed = resume_state.get("split_seed", seed)
     else:
         ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
         ids = ids[: args.limit] if args.limit else ids
         seed = args.seed
+        args.split_seed = seed if args.split_seed is None else args.split_seed
     strategy = distribution.make_strategy(args.strategy)
     chief = distribution.is_chief(strategy)
     if not chief:
@@ -357,7 +377,9 @@ def train(args, sampler, describe_sampling=None, log=print):
     if resume_state:
         train_ids, val_ids = resume_state["train_ids"], resume_state["val_ids"]
     else:
-        train_ids, val_ids = split_ids([sample.image_id for sample in samples], types, args.val_fraction, seed)
+        train_ids, val_ids = split_ids(
+            [sample.image_id for sample in samples], types, args.val_fraction, args.split_seed
+        )
     writer = model_folder.ModelFolderWriter(args.out, resume=bool(resume_state)) if chief else None
     (train_samples, train_types), (val_samples, val_types) = _partition(samples, types, set(val_ids))
     if not train_samples or not val_samples:
@@ -397,7 +419,9 @@ def train(args, sampler, describe_sampling=None, log=print):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "schedule": args.schedule,
+        "max_blur_sigma": args.max_blur,
         "seed": seed,
+        "split_seed": args.split_seed,
         "sampling": describe_sampling or {"method": "uniform"},
         "samples_per_epoch": len(sample_indices),
         "steps_per_epoch": steps_per_epoch,
@@ -455,11 +479,13 @@ def train(args, sampler, describe_sampling=None, log=print):
             if writer:
                 state = {
                     "seed": seed,
+                    "split_seed": args.split_seed,
                     "train_ids": train_ids,
                     "val_ids": val_ids,
                     "finished_epochs": epoch + 1,
                     "schedule": schedule.state,
                     "schedule_name": args.schedule,
+                    "max_blur": args.max_blur,
                     "best": best,
                 }
                 save_checkpoint(writer.work_dir, model, history, state)

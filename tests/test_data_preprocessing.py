@@ -125,7 +125,7 @@ def test_augmentation_keeps_mask_aligned_with_image():
     image = np.repeat(target[..., :1], 3, axis=2)
     for seed in range(5):
         out_image, out_target = dp.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 7], tf.int64), 64, blur=False
+            tf.constant(image), tf.constant(target), tf.constant([seed, 7], tf.int64), 64, max_blur_sigma=0
         )
         out_image, out_target = out_image.numpy(), out_target.numpy()
         assert out_target.shape == (64, 64, 2)
@@ -147,27 +147,30 @@ def test_augmentation_zooms_within_the_scale_range():
     ratios = []
     for seed in range(12):
         _, out_target = dp.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 3], tf.int64), 64, blur=False
+            tf.constant(image), tf.constant(target), tf.constant([seed, 3], tf.int64), 64, max_blur_sigma=0
         )
         ratios.append(out_target.numpy()[..., 0].sum() / area)
     assert low**2 * 0.9 < min(ratios) and max(ratios) < high**2 * 1.1
     assert max(ratios) / min(ratios) > 1.3
 
 
-def test_augmentation_blurs_the_image_only():
+def test_augmentation_blurs_the_image_only_and_only_when_asked():
+    """With a blur, a square's edge spreads over many grey pixels; without, only rotation greys it."""
     import tensorflow as tf
 
     target = np.zeros((92, 92, 2), np.float32)
     target[30:60, 30:60, 0] = 1
     image = np.repeat(target[..., :1], 3, axis=2)
-    blurred_any = False
-    for seed in range(6):
-        out_image, out_target = dp.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 1], tf.int64), 64
-        )
-        blurred_any |= bool(np.any((out_image.numpy() > 0.05) & (out_image.numpy() < 0.95)))
-        assert set(np.unique(out_target.numpy())) <= {0.0, 1.0}
-    assert blurred_any
+    grey_pixels = {}
+    for sigma in (0.0, 3.0):
+        grey_pixels[sigma] = 0
+        for seed in range(6):
+            out_image, out_target = dp.augment(
+                tf.constant(image), tf.constant(target), tf.constant([seed, 1], tf.int64), 64, max_blur_sigma=sigma
+            )
+            grey_pixels[sigma] += int(np.sum((out_image.numpy() > 0.05) & (out_image.numpy() < 0.95)))
+            assert set(np.unique(out_target.numpy())) <= {0.0, 1.0}
+    assert grey_pixels[3.0] > 2 * grey_pixels[0.0]
 
 
 def test_training_dataset_yields_augmented_batches_each_epoch():

@@ -57,8 +57,9 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     first = run_script("trainer.py", "32", "1", "4", "1e-3", cwd=workdir)
     assert first.returncode == 0, first.stderr[-2000:]
     previous = folder_digest(workdir / "my_model")
+    first_val_ids = json.loads((workdir / "my_model" / "config.json").read_text())["val_ids"]
 
-    process = start_training(workdir, "1000", "4", "1e-3")
+    process = start_training(workdir, "1000", "4", "1e-3", "--max-blur", "1.5", "--seed", "5", "--split-seed", "42")
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
@@ -74,6 +75,9 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     assert not (workdir / "my_model.partial").exists()
     config = json.loads((workdir / "my_model" / "config.json").read_text())
     assert config["epochs"] == 3
+    assert config["max_blur_sigma"] == 1.5, "a resumed run keeps its own augmentation"
+    assert (config["seed"], config["split_seed"]) == (5, 42)
+    assert config["val_ids"] == first_val_ids, "the split follows --split-seed, not --seed"
     with open(workdir / "my_model" / "history.csv") as stream:
         epochs = [int(row["epoch"]) for row in csv.DictReader(stream)]
     assert epochs == sorted(set(epochs)) and epochs[-1] == 2
