@@ -5,7 +5,8 @@ Usage::
     import data_preprocessing as dp
     ids = dp.list_image_ids("stage1_train")
     samples, skipped = dp.load_samples("stage1_train", ids)
-    dataset = dp.training_dataset(samples, sample_indices, crop_size=256, batch_size=16, seed=0)
+    images, targets = dp.prepare_for_training(samples)
+    dataset = dp.training_dataset(images, targets, sample_indices, crop_size=256, batch_size=16, seed=0)
 
 The layout is ``<folder>/<ImageId>/images/<ImageId>.png`` plus, for labelled
 sets, ``<folder>/<ImageId>/masks/*.png`` with one PNG per nucleus. Images come
