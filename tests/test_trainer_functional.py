@@ -54,14 +54,6 @@ def test_loss_is_small_for_a_perfect_prediction_and_large_for_the_opposite():
     assert good < 0.01 < 2.0 < bad
 
 
-def test_lovasz_loss_is_the_jaccard_loss_of_binary_predictions():
-    truth = np.array([[[1, 1, 0, 0]], [[1, 0, 0, 0]]], np.float32)
-    prediction = np.array([[[1, 0, 1, 0]], [[1, 0, 0, 0]]], np.float32)
-    # image 1: IoU 1/3; image 2: IoU 1
-    assert float(tfn.lovasz_jaccard_loss(truth, prediction)) == pytest.approx((2 / 3 + 0) / 2, rel=1e-5)
-    assert float(tfn.lovasz_jaccard_loss(truth, 1 - truth)) == pytest.approx(1.0, rel=1e-5)
-
-
 def test_saved_model_reloads_without_custom_objects(tmp_path):
     model = tfn.build_unet(filters=(4, 8, 8, 8, 8))
     model.compile(optimizer="adam", loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
