@@ -55,34 +55,27 @@ def _number(text, kind, name, zero_allowed=False):
     return value
 
 
-def positive_int(name):
-    """Argument type: an integer greater than zero."""
-
+def _number_type(kind, name, zero_allowed=False):
     def parse(text):
-        return _number(text, int, name)
+        return _number(text, kind, name, zero_allowed)
 
     parse.__name__ = name
     return parse
+
+
+def positive_int(name):
+    """Argument type: an integer greater than zero."""
+    return _number_type(int, name)
 
 
 def positive_float(name):
     """Argument type: a finite float greater than zero (rejects nan and inf)."""
-
-    def parse(text):
-        return _number(text, float, name)
-
-    parse.__name__ = name
-    return parse
+    return _number_type(float, name)
 
 
 def non_negative_float(name):
     """Argument type: a finite float of zero or more (rejects nan and inf)."""
-
-    def parse(text):
-        return _number(text, float, name, zero_allowed=True)
-
-    parse.__name__ = name
-    return parse
+    return _number_type(float, name, zero_allowed=True)
 
 
 def image_size(text):
