@@ -42,6 +42,10 @@ A rim around every nucleus, rather than only where two touch, is a wide,
 visible target that a short training learns; two touching nuclei are then
 kept apart by both their rims, which the seeded watershed needs."""
 
+TRAINING_TARGET_CHANNELS = (*TARGET_CHANNELS, "contact")
+"""Channels of the training targets: those predicted, then where touching nuclei part
+(nucleus_contact), which only weights the loss (trainer_functional.bce_dice_loss)."""
+
 BOUNDARY_WIDTH = 2
 """Width in pixels of the boundary channel's rim, inside each nucleus."""
 
@@ -332,9 +336,20 @@ def nucleus_boundary(labels, width=BOUNDARY_WIDTH):
     return (labels > 0) & ((largest_near > labels) | (smallest_near < labels))
 
 
+def nucleus_contact(labels, width=BOUNDARY_WIDTH):
+    """Pixels, of a nucleus or of the background, with two different nuclei within width pixels
+    (chessboard distance): where touching or nearly touching nuclei part."""
+    labels = labels.astype(np.int32)
+    footprint = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
+    no_nucleus = np.iinfo(np.int32).max
+    largest_near = ndimage.grey_dilation(labels, footprint=footprint)
+    smallest_near = ndimage.grey_erosion(np.where(labels > 0, labels, no_nucleus), footprint=footprint, mode="nearest")
+    return (smallest_near < no_nucleus) & (largest_near > smallest_near)
+
+
 def make_targets(labels):
-    """The U-Net's training target from instance labels: uint8 (H, W, 2) of 0/1, channels TARGET_CHANNELS."""
-    return np.stack([labels > 0, nucleus_boundary(labels)], axis=-1).astype(np.uint8)
+    """The training target from instance labels: uint8 (H, W, 3) of 0/1, channels TRAINING_TARGET_CHANNELS."""
+    return np.stack([labels > 0, nucleus_boundary(labels), nucleus_contact(labels)], axis=-1).astype(np.uint8)
 
 
 def normalise_image(image):
@@ -479,7 +494,7 @@ def augment(image, target, seed, crop_size, max_blur_sigma=MAX_BLUR_SIGMA, zoom=
     image = image[offset : offset + crop_size, offset : offset + crop_size]
     target = target[offset : offset + crop_size, offset : offset + crop_size]
     image.set_shape([crop_size, crop_size, 3])
-    target.set_shape([crop_size, crop_size, len(TARGET_CHANNELS)])
+    target.set_shape([crop_size, crop_size, target.shape[-1]])
     return image, target
 
 
@@ -505,7 +520,7 @@ def training_dataset(
     tf = import_tensorflow()
     source = CropSource(images, targets, crop_size, seed)
     window = source.window
-    channels = len(TARGET_CHANNELS)
+    channels = targets[0].shape[-1]
     dataset = tf.data.Dataset.from_generator(
         source.stream(sample_indices),
         output_signature=(

@@ -26,9 +26,11 @@ METRICS = {"dice_coef": tfn.dice_coef, "iou_coef": tfn.iou_coef}
 class TrainLoop:
     """jit_compile compiles each replica's forward and backward pass with XLA; with a
     keras.optimizers.LossScaleOptimizer (mixed precision) the loss is scaled before
-    differentiation and the optimizer unscales the gradients."""
+    differentiation and the optimizer unscales the gradients. contact_weight weights the
+    cross-entropy where touching nuclei part (trainer_functional.bce_dice_loss), in training
+    and validation alike."""
 
-    def __init__(self, model, optimizer, strategy, jit_compile=False):
+    def __init__(self, model, optimizer, strategy, jit_compile=False, contact_weight=0.0):
         import tensorflow as tf
 
         self.model = model
@@ -44,7 +46,7 @@ class TrainLoop:
         def loss_and_gradients(images, targets):
             with tf.GradientTape() as tape:
                 predictions = model(images, training=True)
-                loss = tfn.bce_dice_loss(targets, predictions)
+                loss = tfn.bce_dice_loss(targets, predictions, contact_weight)
                 scaled = loss / replicas
                 if scales_loss:
                     scaled = optimizer.scale_loss(scaled)
@@ -68,7 +70,7 @@ class TrainLoop:
         @tf.function(reduce_retracing=True)
         def eval_step(images, targets):
             predictions = model(images, training=False)
-            return [tfn.bce_dice_loss(targets, predictions)] + [
+            return [tfn.bce_dice_loss(targets, predictions, contact_weight)] + [
                 metric(targets, predictions) for metric in METRICS.values()
             ]
 

@@ -97,15 +97,25 @@ def iou_coef(y_true, y_pred):
 
 
 @keras.saving.register_keras_serializable(package="nuclei")
-def bce_dice_loss(y_true, y_pred):
-    """Binary cross-entropy over all channels plus (1 - soft Dice) of each channel.
+def bce_dice_loss(y_true, y_pred, contact_weight=0.0):
+    """Binary cross-entropy over all predicted channels plus (1 - soft Dice) of each.
 
     The Dice terms keep the rare foreground (and the thin rims)
     from being drowned by the background, which plain BCE lets happen.
+    y_true may carry one channel more than y_pred, where touching nuclei part
+    (data_preprocessing.TRAINING_TARGET_CHANNELS): there each pixel's
+    cross-entropy counts 1 + contact_weight times, as in the original U-Net's
+    weight map, so that the few pixels that keep two nuclei apart are not
+    outweighed by the many that are easy.
     """
-    y_true = ops.cast(y_true, y_pred.dtype)
-    bce = ops.mean(keras.losses.binary_crossentropy(y_true, y_pred))
     channels = y_pred.shape[-1]
+    y_true = ops.cast(y_true, y_pred.dtype)
+    pixel_bce = keras.losses.binary_crossentropy(y_true[..., :channels], y_pred)
+    if contact_weight and y_true.shape[-1] > channels:
+        weights = 1.0 + contact_weight * y_true[..., channels]
+        bce = ops.sum(weights * pixel_bce) / ops.sum(weights)
+    else:
+        bce = ops.mean(pixel_bce)
     dice_terms = [1.0 - _soft_dice(y_true[..., c], y_pred[..., c]) for c in range(channels)]
     return bce + ops.sum(ops.stack(dice_terms))
 

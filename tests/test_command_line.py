@@ -29,6 +29,7 @@ def one_line_error(result):
         (("16", "1", "8", "1e-3"), "at least 32"),
         (("64", "1", "8", "1e-3", "--val-fraction", "1.5"), "--val-fraction must lie between 0 and 1"),
         (("64", "1", "8", "1e-3", "--max-blur", "-1"), "--max-blur must be zero or more, got '-1'"),
+        (("64", "1", "8", "1e-3", "--contact-weight", "inf"), "--contact-weight must be finite"),
     ],
 )
 def test_trainers_reject_bad_arguments(script, args, message, tmp_path):

@@ -101,6 +101,22 @@ def test_image_ids_that_escape_a_folder_are_rejected(image_id):
         dp.check_image_id(image_id)
 
 
+def test_contact_is_where_two_nuclei_come_within_the_boundary_width():
+    labels = np.zeros((12, 30), np.int32)
+    labels[2:8, 2:6] = 1
+    labels[2:8, 6:10] = 2  # touches nucleus 1
+    labels[2:8, 13:17] = 3  # 3 pixels from nucleus 2: parted by background
+    labels[2:8, 21:25] = 4  # 4 pixels from nucleus 3: too far
+    contact = dp.nucleus_contact(labels, width=2)
+    assert contact[4, 4:8].all() and not contact[4, 3] and not contact[4, 8]
+    assert contact[4, 11] and not contact[4, 10] and not contact[4, 12], "only the gap's middle is within 2 of both"
+    assert not contact[:, 17:].any(), "nuclei 4 pixels apart do not touch"
+    assert not contact[10:].any()
+    targets = dp.make_targets(labels)
+    assert targets.shape == (12, 30, len(dp.TRAINING_TARGET_CHANNELS))
+    assert np.array_equal(targets[..., 2], contact)
+
+
 def test_normalisation_makes_nuclei_bright_on_every_type():
     dark = np.full((20, 20, 3), 10, np.uint8)
     dark[5:10, 5:10] = 120

@@ -59,7 +59,9 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     previous = folder_digest(workdir / "my_model")
     first_val_ids = json.loads((workdir / "my_model" / "config.json").read_text())["val_ids"]
 
-    process = start_training(workdir, "1000", "4", "1e-3", "--max-blur", "1.5", "--seed", "5", "--split-seed", "42")
+    process = start_training(
+        workdir, "1000", "4", "1e-3", "--max-blur", "1.5", "--contact-weight", "2", "--seed", "5", "--split-seed", "42"
+    )
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     time.sleep(0.5)
     process.send_signal(signal.SIGKILL)
@@ -82,7 +84,7 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     assert not (workdir / "my_model.partial").exists()
     config = json.loads((workdir / "my_model" / "config.json").read_text())
     assert config["epochs"] == 3
-    assert config["max_blur_sigma"] == 1.5, "a resumed run keeps its own augmentation"
+    assert (config["max_blur_sigma"], config["contact_weight"]) == (1.5, 2.0), "a resumed run keeps its own training"
     assert (config["seed"], config["split_seed"]) == (5, 42)
     assert config["val_ids"] == first_val_ids, "the split follows --split-seed, not --seed"
     with open(workdir / "my_model" / "history.csv") as stream:

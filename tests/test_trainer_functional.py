@@ -54,6 +54,23 @@ def test_loss_is_small_for_a_perfect_prediction_and_large_for_the_opposite():
     assert good < 0.01 < 2.0 < bad
 
 
+def test_contact_weight_counts_the_cross_entropy_where_nuclei_part():
+    rng = np.random.default_rng(0)
+    truth = (rng.random((2, 8, 8, 2)) > 0.5).astype(np.float32)
+    prediction = rng.uniform(0.05, 0.95, (2, 8, 8, 2)).astype(np.float32)
+    contact = np.zeros((2, 8, 8, 1), np.float32)
+    contact[:, 3:5] = 1
+    with_contact = np.concatenate([truth, contact], axis=-1)
+    plain = float(tfn.bce_dice_loss(truth, prediction))
+    assert float(tfn.bce_dice_loss(with_contact, prediction)) == pytest.approx(plain, rel=1e-6)
+
+    pixel_bce = -(truth * np.log(prediction) + (1 - truth) * np.log(1 - prediction)).mean(axis=-1)
+    weights = 1 + 4.0 * contact[..., 0]
+    dice_part = plain - pixel_bce.mean()
+    expected = (weights * pixel_bce).sum() / weights.sum() + dice_part
+    assert float(tfn.bce_dice_loss(with_contact, prediction, 4.0)) == pytest.approx(expected, rel=1e-4)
+
+
 def test_saved_model_reloads_without_custom_objects(tmp_path):
     model = tfn.build_unet(filters=(4, 8, 8, 8, 8))
     model.compile(optimizer="adam", loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
