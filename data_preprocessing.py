@@ -327,24 +327,32 @@ def cache_dir_of(args):
     return None if args.no_cache else args.cache
 
 
-def nucleus_boundary(labels, width=BOUNDARY_WIDTH):
-    """Pixels of a nucleus within width pixels (chessboard distance) of anything else: background or another nucleus."""
+_NO_NUCLEUS = np.iinfo(np.int32).max
+
+
+def _labels_near(labels, width, background=True):
+    """Largest and smallest label within width pixels (chessboard distance) of each pixel, as int32 arrays.
+
+    Without background the smallest is that of the nuclei alone: _NO_NUCLEUS where none is near.
+    """
     labels = labels.astype(np.int32)
     footprint = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
-    largest_near = ndimage.grey_dilation(labels, footprint=footprint)
-    smallest_near = ndimage.grey_erosion(labels, footprint=footprint, mode="nearest")
+    eroded = labels if background else np.where(labels > 0, labels, _NO_NUCLEUS)
+    largest = ndimage.grey_dilation(labels, footprint=footprint)
+    return largest, ndimage.grey_erosion(eroded, footprint=footprint, mode="nearest")
+
+
+def nucleus_boundary(labels, width=BOUNDARY_WIDTH):
+    """Pixels of a nucleus within width pixels (chessboard distance) of anything else: background or another nucleus."""
+    largest_near, smallest_near = _labels_near(labels, width)
     return (labels > 0) & ((largest_near > labels) | (smallest_near < labels))
 
 
 def nucleus_contact(labels, width=BOUNDARY_WIDTH):
     """Pixels, of a nucleus or of the background, with two different nuclei within width pixels
     (chessboard distance): where touching or nearly touching nuclei part."""
-    labels = labels.astype(np.int32)
-    footprint = np.ones((2 * width + 1, 2 * width + 1), dtype=bool)
-    no_nucleus = np.iinfo(np.int32).max
-    largest_near = ndimage.grey_dilation(labels, footprint=footprint)
-    smallest_near = ndimage.grey_erosion(np.where(labels > 0, labels, no_nucleus), footprint=footprint, mode="nearest")
-    return (smallest_near < no_nucleus) & (largest_near > smallest_near)
+    largest_near, smallest_nucleus_near = _labels_near(labels, width, background=False)
+    return (smallest_nucleus_near < _NO_NUCLEUS) & (largest_near > smallest_nucleus_near)
 
 
 def make_targets(labels):

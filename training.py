@@ -38,6 +38,13 @@ from image_types import ImageTyper, add_type_arguments
 CHECKPOINT = "checkpoint.keras"
 CHECKPOINT_STATE = "checkpoint.json"
 BEST_WEIGHTS = "best-epoch{}.weights.h5"
+KEPT_ON_RESUME = {
+    "schedule": ("schedule_name", "plateau"),
+    "max_blur": ("max_blur", dp.ORIGINAL_MAX_BLUR_SIGMA),
+    "contact_weight": ("contact_weight", 0.0),
+}
+"""Arguments a resumed run takes from its checkpoint state: {argument: (state key, value of checkpoints
+written before the state recorded it)}. The split seed, whose older value is the seed, is kept apart."""
 """The weights of the best-scoring epoch so far, in the working folder, numbered from 1."""
 
 
@@ -365,9 +372,8 @@ def train(args, sampler, describe_sampling=None, log=print):
     if args.resume:
         resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
         ids, seed = resume_state["train_ids"] + resume_state["val_ids"], resume_state["seed"]
-        args.schedule = resume_state.get("schedule_name", "plateau")
-        args.max_blur = resume_state.get("max_blur", dp.ORIGINAL_MAX_BLUR_SIGMA)
-        args.contact_weight = resume_state.get("contact_weight", 0.0)
+        for name, (key, older) in KEPT_ON_RESUME.items():
+            setattr(args, name, resume_state.get(key, older))
         args.split_seed = resume_state.get("split_seed", seed)
     else:
         ids = dp.without_known_bad(dp.list_image_ids(args.data), log=log)
@@ -494,9 +500,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "val_ids": val_ids,
                     "finished_epochs": epoch + 1,
                     "schedule": schedule.state,
-                    "schedule_name": args.schedule,
-                    "max_blur": args.max_blur,
-                    "contact_weight": args.contact_weight,
+                    **{key: getattr(args, name) for name, (key, _) in KEPT_ON_RESUME.items()},
                     "best": best,
                 }
                 save_checkpoint(writer.work_dir, model, history, state)
