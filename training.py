@@ -38,6 +38,7 @@ from image_types import ImageTyper, add_type_arguments
 CHECKPOINT = "checkpoint.keras"
 CHECKPOINT_STATE = "checkpoint.json"
 BEST_WEIGHTS = "best-epoch{}.weights.h5"
+"""The weights of the best-scoring epoch so far, in the working folder, numbered from 1."""
 KEPT_ON_RESUME = {
     "schedule": ("schedule_name", "plateau"),
     "max_blur": ("max_blur", dp.ORIGINAL_MAX_BLUR_SIGMA),
@@ -45,7 +46,6 @@ KEPT_ON_RESUME = {
 }
 """Arguments a resumed run takes from its checkpoint state: {argument: (state key, value of checkpoints
 written before the state recorded it)}. The split seed, whose older value is the seed, is kept apart."""
-"""The weights of the best-scoring epoch so far, in the working folder, numbered from 1."""
 
 
 def make_parser(doc, default_out):
