@@ -21,7 +21,6 @@ Sections (each compares in one run, on the same data and machine):
   and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults.
 """
 
-import argparse
 import json
 import os
 import platform
@@ -193,10 +192,14 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     strategy = tf.distribute.get_strategy()
     keras.utils.set_random_seed(0)
     model = tfn.build_unet()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef])
-    args = argparse.Namespace(batch_size=batch, img_size=size)
+    args = training.make_parser(__doc__, "unused").parse_args([str(size), "1", str(batch), "1e-3"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=lambda truth, prediction: tfn.bce_dice_loss(truth, prediction, args.contact_weight),
+        metrics=[tfn.dice_coef],
+    )
     data = training.distributed_training_data(strategy, images, targets, list(range(len(images))), args, 0)
-    loop = TrainLoop(model, model.optimizer, strategy)
+    loop = TrainLoop(model, model.optimizer, strategy, contact_weight=args.contact_weight)
     iterator = iter(data)
     loop.run_epoch(iterator, 2, progress=False)
     usage_before = resource.getrusage(resource.RUSAGE_SELF)

@@ -1,0 +1,29 @@
+"""The benchmark's training section runs the trainers' own pipeline and loop, so it must follow their arguments."""
+
+import json
+
+import pytest
+
+from conftest import run_script
+
+pytestmark = pytest.mark.slow
+
+
+def test_training_section_measures_the_trainers_pipeline_on_the_sample(sample_dir, tmp_path):
+    out = tmp_path / "results.json"
+    result = run_script(
+        "benchmarks/benchmark.py",
+        "--data",
+        sample_dir / "stage1_train",
+        "--only",
+        "training",
+        "--training-steps",
+        "2",
+        "--json",
+        out,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    training = json.loads(out.read_text())["training"]
+    assert training["pipeline_images_per_s"] > 0 and training["in_memory_fit_images_per_s"] > 0
+    assert training["pipeline_page_faults_per_image"] >= 0 and 0 <= training["pipeline_kernel_cpu_fraction"] <= 1
