@@ -101,9 +101,13 @@ def switch_is_on(value, automatic):
 
 
 def quiet_tensorflow():
-    """Silence TensorFlow's C++ start-up log; call before the first `import tensorflow`."""
+    """Silence TensorFlow's C++ start-up log; call before the first `import tensorflow`.
+
+    oneDNN, TensorFlow's optimised x86 CPU kernels, is left on: the log level
+    already hides its start-up notice, and with TF_ENABLE_ONEDNN_OPTS=0 a
+    training step on the CPU takes about twice as long (benchmarks/README.md).
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
 

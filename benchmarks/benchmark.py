@@ -18,7 +18,9 @@ Sections (each compares in one run, on the same data and machine):
 - prediction: one ``model.predict`` call per image vs the batched predictor, both with
   post-processing and scoring;
 - allocator: the training section in two child processes, with glibc's default malloc
-  and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults.
+  and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults;
+- onednn: the same with TensorFlow's oneDNN CPU kernels off (TF_ENABLE_ONEDNN_OPTS=0)
+  and on, which the suite leaves them.
 """
 
 import json
@@ -40,7 +42,7 @@ sys.path.insert(0, str(PROJECT))
 import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
 
-SECTIONS = ("loading", "memory", "training", "prediction", "allocator")
+SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn")
 
 
 def peak_rss_mib():
@@ -238,25 +240,57 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     }
 
 
-def bench_allocator(folder, steps=30):
-    """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
-    work = Path(tempfile.mkdtemp(prefix="bench-allocator-"))
+def _training_in_children(folder, variants, steps):
+    """The training section once per variant {label: environment}, each in its own process.
+
+    Returns {label_onednn_kernels, label_pipeline_images_per_s, label_pipeline_kernel_cpu_fraction,
+    label_pipeline_page_faults_per_image, ...}.
+    """
+    work = Path(tempfile.mkdtemp(prefix="bench-children-"))
     results = {}
     try:
-        for label, switch in (("default_malloc", "0"), ("tuned_malloc", "1")):
+        for label, env in variants.items():
             out = work / f"{label}.json"
             command = [str(Path(__file__).resolve()), "--data", str(Path(folder).resolve()), "--only", "training"]
             command += ["--training-steps", str(steps), "--json", str(out)]
-            run_child(command, work, env={cli.MALLOC_TUNING_VARIABLE: switch})
-            training = json.loads(out.read_text())["training"]
+            run_child(command, work, env=env)
+            child = json.loads(out.read_text())
+            training = child["training"]
+            results[f"{label}_onednn_kernels"] = child["onednn_kernels"]
             for key in ("pipeline_images_per_s", "pipeline_kernel_cpu_fraction", "pipeline_page_faults_per_image"):
                 results[f"{label}_{key}"] = training[key]
-        results["tuned_vs_default"] = round(
-            results["tuned_malloc_pipeline_images_per_s"] / results["default_malloc_pipeline_images_per_s"], 3
-        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results
+
+
+def bench_allocator(folder, steps=30):
+    """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
+    variants = {"default_malloc": {cli.MALLOC_TUNING_VARIABLE: "0"}, "tuned_malloc": {cli.MALLOC_TUNING_VARIABLE: "1"}}
+    results = _training_in_children(folder, variants, steps)
+    results["tuned_vs_default"] = round(
+        results["tuned_malloc_pipeline_images_per_s"] / results["default_malloc_pipeline_images_per_s"], 3
+    )
+    return results
+
+
+def bench_onednn(folder, steps=30):
+    """The training section with TensorFlow's oneDNN CPU kernels turned off and on (the suite's setting)."""
+    variants = {"onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "onednn_on": {"TF_ENABLE_ONEDNN_OPTS": "1"}}
+    results = _training_in_children(folder, variants, steps)
+    results["on_vs_off"] = round(
+        results["onednn_on_pipeline_images_per_s"] / results["onednn_off_pipeline_images_per_s"], 3
+    )
+    return results
+
+
+def onednn_enabled():
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (None where it cannot say)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -325,15 +359,14 @@ def main(argv=None):
     parser.add_argument(
         "--training-steps",
         type=cli.positive_int("--training-steps"),
-        default=8,
-        help="timed steps of the training section",
+        help="timed steps of the training section; unset: 8, and 30 in each child of allocator and onednn",
     )
     args = parser.parse_args(argv)
 
     def body(parsed):
         ids = dp.without_known_bad(dp.list_image_ids(parsed.data), log=lambda _: None)
         tf = cli.import_tensorflow()
-        results = {"machine": machine_description(), "tensorflow": tf.__version__}
+        results = {"machine": machine_description(), "tensorflow": tf.__version__, "onednn_kernels": onednn_enabled()}
         if tf.config.list_physical_devices("GPU"):
             results["machine"]["gpu"] = tf.config.experimental.get_device_details(
                 tf.config.list_physical_devices("GPU")[0]
@@ -341,16 +374,17 @@ def main(argv=None):
         runners = {
             "loading": lambda: bench_loading(parsed.data, ids),
             "memory": lambda: bench_memory(parsed.data),
-            "training": lambda: bench_training(parsed.data, ids, steps=parsed.training_steps),
+            "training": lambda: bench_training(parsed.data, ids, steps=parsed.training_steps or 8),
             "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
-            "allocator": lambda: bench_allocator(parsed.data),
+            "allocator": lambda: bench_allocator(parsed.data, steps=parsed.training_steps or 30),
+            "onednn": lambda: bench_onednn(parsed.data, steps=parsed.training_steps or 30),
         }
         for section in parsed.only:
             started = time.perf_counter()
             results[section] = runners[section]()
             print(f"\n{section} ({time.perf_counter() - started:.0f} s)")
             for key, value in results[section].items():
-                print(f"  {key:36s} {value}")
+                print(f"  {key:44s} {value}")
         Path(parsed.json).write_text(json.dumps(results, indent=2) + "\n")
         print(f"\nwrote {parsed.json}")
 

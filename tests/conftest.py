@@ -1,6 +1,7 @@
 """Shared fixtures: the project on sys.path, a generated sample, and a way to run the scripts."""
 
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,10 @@ import pytest
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED_ZIP = PROJECT.parent / "shared" / "data" / "stage1_train.zip"
 sys.path.insert(0, str(PROJECT))
+
+needs_onednn = pytest.mark.skipif(
+    platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN is TensorFlow's default on x86 only"
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""The benchmark's training section runs the trainers' own pipeline and loop, so it must follow their arguments."""
+"""The benchmark's training sections run the trainers' own pipeline and loop, so they must follow their arguments."""
 
 import json
 
 import pytest
 
-from conftest import run_script
+from conftest import needs_onednn, run_script
 
 pytestmark = pytest.mark.slow
 
@@ -27,3 +27,27 @@ def test_training_section_measures_the_trainers_pipeline_on_the_sample(sample_di
     training = json.loads(out.read_text())["training"]
     assert training["pipeline_images_per_s"] > 0 and training["in_memory_fit_images_per_s"] > 0
     assert training["pipeline_page_faults_per_image"] >= 0 and 0 <= training["pipeline_kernel_cpu_fraction"] <= 1
+
+
+@needs_onednn
+def test_onednn_section_times_training_with_the_kernels_off_and_on(sample_dir, tmp_path):
+    out = tmp_path / "results.json"
+    data = sample_dir / "stage1_train"
+    result = run_script(
+        "benchmarks/benchmark.py",
+        "--data",
+        data,
+        "--only",
+        "onednn",
+        "--training-steps",
+        "2",
+        "--json",
+        out,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert results["onednn_kernels"] is True, "the suite leaves TensorFlow's oneDNN kernels on"
+    onednn = results["onednn"]
+    assert (onednn["onednn_off_onednn_kernels"], onednn["onednn_on_onednn_kernels"]) == (False, True)
+    assert onednn["onednn_off_pipeline_images_per_s"] > 0 and onednn["on_vs_off"] > 0
