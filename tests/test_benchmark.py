@@ -9,44 +9,24 @@ from conftest import needs_onednn, run_script
 pytestmark = pytest.mark.slow
 
 
-def test_training_section_measures_the_trainers_pipeline_on_the_sample(sample_dir, tmp_path):
+def run_benchmark(sample_dir, tmp_path, section):
+    """The benchmark's section on the sample with 2 timed steps; its saved results."""
     out = tmp_path / "results.json"
-    result = run_script(
-        "benchmarks/benchmark.py",
-        "--data",
-        sample_dir / "stage1_train",
-        "--only",
-        "training",
-        "--training-steps",
-        "2",
-        "--json",
-        out,
-        cwd=tmp_path,
-    )
+    args = ("--data", sample_dir / "stage1_train", "--only", section, "--training-steps", "2", "--json", out)
+    result = run_script("benchmarks/benchmark.py", *args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    training = json.loads(out.read_text())["training"]
+    return json.loads(out.read_text())
+
+
+def test_training_section_measures_the_trainers_pipeline_on_the_sample(sample_dir, tmp_path):
+    training = run_benchmark(sample_dir, tmp_path, "training")["training"]
     assert training["pipeline_images_per_s"] > 0 and training["in_memory_fit_images_per_s"] > 0
     assert training["pipeline_page_faults_per_image"] >= 0 and 0 <= training["pipeline_kernel_cpu_fraction"] <= 1
 
 
 @needs_onednn
 def test_onednn_section_times_training_with_the_kernels_off_and_on(sample_dir, tmp_path):
-    out = tmp_path / "results.json"
-    data = sample_dir / "stage1_train"
-    result = run_script(
-        "benchmarks/benchmark.py",
-        "--data",
-        data,
-        "--only",
-        "onednn",
-        "--training-steps",
-        "2",
-        "--json",
-        out,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = json.loads(out.read_text())
+    results = run_benchmark(sample_dir, tmp_path, "onednn")
     assert results["onednn_kernels"] is True, "the suite leaves TensorFlow's oneDNN kernels on"
     onednn = results["onednn"]
     assert (onednn["onednn_off_onednn_kernels"], onednn["onednn_on_onednn_kernels"]) == (False, True)
