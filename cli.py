@@ -182,6 +182,16 @@ def import_tensorflow():
     return tf
 
 
+def onednn_enabled():
+    """Whether TensorFlow runs its oneDNN CPU kernels in this process (None where it cannot say)."""
+    import_tensorflow()
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+    except ImportError:
+        return None
+    return bool(_pywrap_util_port.IsMklEnabled())
+
+
 def init_devices():
     """Initialise TensorFlow's devices without their start-up lines; returns the logical devices."""
     tf = import_tensorflow()

@@ -240,11 +240,12 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     }
 
 
-def _training_in_children(folder, variants, steps):
+def _compare_in_children(folder, variants, steps, ratio_name):
     """The training section once per variant {label: environment}, each in its own process.
 
     Returns {label_onednn_kernels, label_pipeline_images_per_s, label_pipeline_kernel_cpu_fraction,
-    label_pipeline_page_faults_per_image, ...}.
+    label_pipeline_page_faults_per_image, ..., ratio_name}: the ratio is the last variant's
+    images/s over the first's.
     """
     work = Path(tempfile.mkdtemp(prefix="bench-children-"))
     results = {}
@@ -261,36 +262,22 @@ def _training_in_children(folder, variants, steps):
                 results[f"{label}_{key}"] = training[key]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    first, *_, last = variants
+    rate = "pipeline_images_per_s"
+    results[ratio_name] = round(results[f"{last}_{rate}"] / results[f"{first}_{rate}"], 3)
     return results
 
 
 def bench_allocator(folder, steps=30):
     """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
     variants = {"default_malloc": {cli.MALLOC_TUNING_VARIABLE: "0"}, "tuned_malloc": {cli.MALLOC_TUNING_VARIABLE: "1"}}
-    results = _training_in_children(folder, variants, steps)
-    results["tuned_vs_default"] = round(
-        results["tuned_malloc_pipeline_images_per_s"] / results["default_malloc_pipeline_images_per_s"], 3
-    )
-    return results
+    return _compare_in_children(folder, variants, steps, "tuned_vs_default")
 
 
 def bench_onednn(folder, steps=30):
     """The training section with TensorFlow's oneDNN CPU kernels turned off and on (the suite's setting)."""
     variants = {"onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "onednn_on": {"TF_ENABLE_ONEDNN_OPTS": "1"}}
-    results = _training_in_children(folder, variants, steps)
-    results["on_vs_off"] = round(
-        results["onednn_on_pipeline_images_per_s"] / results["onednn_off_pipeline_images_per_s"], 3
-    )
-    return results
-
-
-def onednn_enabled():
-    """Whether TensorFlow runs its oneDNN CPU kernels in this process (None where it cannot say)."""
-    try:
-        from tensorflow.python.util import _pywrap_util_port
-    except ImportError:
-        return None
-    return bool(_pywrap_util_port.IsMklEnabled())
+    return _compare_in_children(folder, variants, steps, "on_vs_off")
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -366,7 +353,8 @@ def main(argv=None):
     def body(parsed):
         ids = dp.without_known_bad(dp.list_image_ids(parsed.data), log=lambda _: None)
         tf = cli.import_tensorflow()
-        results = {"machine": machine_description(), "tensorflow": tf.__version__, "onednn_kernels": onednn_enabled()}
+        results = {"machine": machine_description(), "tensorflow": tf.__version__}
+        results["onednn_kernels"] = cli.onednn_enabled()
         if tf.config.list_physical_devices("GPU"):
             results["machine"]["gpu"] = tf.config.experimental.get_device_details(
                 tf.config.list_physical_devices("GPU")[0]
