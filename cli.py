@@ -19,7 +19,9 @@ import ctypes
 import math
 import os
 import platform
+import re
 import sys
+from pathlib import Path
 
 MODEL_DEPTH = 4
 """Number of 2x poolings in the U-Net: image sizes must be multiples of 2**MODEL_DEPTH."""
@@ -190,6 +192,19 @@ def onednn_enabled():
     except ImportError:
         return None
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def cpu_has_bfloat16(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU computes in bfloat16 natively (AVX-512 BF16 or AMX), from the kernel's CPU flags.
+
+    False where the file is missing (not Linux): without the instructions
+    bfloat16 is emulated and slower than float32.
+    """
+    try:
+        cpuinfo = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", cpuinfo) is not None
 
 
 def init_devices():

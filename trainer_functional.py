@@ -73,6 +73,27 @@ def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_si
     return keras.Model(inputs, outputs, name=name)
 
 
+def float32_copy(model):
+    """The same network with the same weights, computing in float32.
+
+    A model folder keeps this copy of a model trained in 16 bits, so that it
+    predicts at full precision on any device: float16 and bfloat16 are slow
+    where the hardware lacks them.
+    """
+
+    def in_float32(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "float32"})
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        copy = keras.models.clone_model(model, clone_function=in_float32)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _soft_dice(y_true, y_pred):
     """Soft Dice of one channel over a whole batch, smoothed by SMOOTH pixels."""
     intersection = ops.sum(y_true * y_pred)

@@ -51,6 +51,46 @@ KEPT_ON_RESUME = {
 written before the state recorded it)}. The split seed, whose older value is the seed, is kept apart."""
 
 
+PRECISION_CHOICES = ("auto", "on", "off", "float16", "bfloat16")
+
+
+def compute_policy(choice, gpu_visible, cpu_has_bfloat16):
+    """The Keras dtype policy for a --mixed-precision choice: "float32", "mixed_float16" or "mixed_bfloat16".
+
+    "on" takes this device's 16-bit type: float16 on a GPU, bfloat16 on a CPU.
+    "auto" does so only where the hardware computes it natively (a GPU, or a
+    CPU with bfloat16 instructions, where a training step takes about two
+    thirds of its float32 time); elsewhere float32.
+    """
+    if choice == "off":
+        return "float32"
+    if choice in ("float16", "bfloat16"):
+        return f"mixed_{choice}"
+    if choice == "auto" and not (gpu_visible or cpu_has_bfloat16):
+        return "float32"
+    return "mixed_float16" if gpu_visible else "mixed_bfloat16"
+
+
+def set_compute_policy(choice):
+    """Set Keras's global dtype policy for a --mixed-precision choice on this machine; returns its name."""
+    tf = cli.import_tensorflow()
+    import keras
+
+    policy = compute_policy(choice, bool(tf.config.list_physical_devices("GPU")), cli.cpu_has_bfloat16())
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def new_adam(learning_rate):
+    """Adam, with loss scaling when the global policy computes in float16, whose range loses small gradients."""
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if keras.mixed_precision.global_policy().compute_dtype == "float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 def make_parser(doc, default_out):
     """The trainers' shared command line: IMG_SIZE EPOCHS BATCH_SIZE LEARNING_RATE and options."""
     parser = cli.make_parser(doc)
@@ -120,8 +160,15 @@ def make_parser(doc, default_out):
         help="training steps per epoch; unset: one pass over the epoch's samples",
     )
     dp.add_cache_arguments(parser)
-    for option, what in (("--mixed-precision", "float16 compute"), ("--xla", "XLA-compiled training steps")):
-        cli.add_switch(parser, option, what, "on when a GPU is visible")
+    parser.add_argument(
+        "--mixed-precision",
+        choices=PRECISION_CHOICES,
+        default="auto",
+        help="compute in 16 bits, keeping float32 weights: float16 with loss scaling (GPUs), bfloat16 (CPUs with "
+        "AVX-512 BF16 or AMX); on: the one for this device; auto: on where it is fast, float32 elsewhere; the "
+        "saved model computes in float32",
+    )
+    cli.add_switch(parser, "--xla", "XLA-compiled training steps", "on when a GPU is visible")
     parser.add_argument(
         "--strategy",
         choices=distribution.STRATEGIES,
@@ -416,10 +463,8 @@ def train(args, sampler, describe_sampling=None, log=print):
 
     schedule_class = SCHEDULES[args.schedule]
     gpu_visible = bool(tf.config.list_physical_devices("GPU"))
-    mixed_precision = cli.switch_is_on(args.mixed_precision, gpu_visible)
     jit_compile = cli.switch_is_on(args.xla, gpu_visible)
-    if mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    set_compute_policy(args.mixed_precision)
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
     keras.utils.set_random_seed(seed + finished_epochs)
     images, targets = dp.prepare_for_training(train_samples)
@@ -449,7 +494,6 @@ def train(args, sampler, describe_sampling=None, log=print):
         "skipped": [{"ImageId": image_id, "reason": reason} for image_id, reason in skipped],
         "target_channels": list(dp.TARGET_CHANNELS),
         "filters": list(tfn.DEFAULT_FILTERS),
-        "mixed_precision": mixed_precision,
         "xla": jit_compile,
         "strategy": {
             "name": args.strategy,
@@ -466,15 +510,14 @@ def train(args, sampler, describe_sampling=None, log=print):
         else:
             model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
             learning_rate = schedule_class.optimizer_learning_rate(args.learning_rate, args.epochs * steps_per_epoch)
-            optimizer = keras.optimizers.Adam(learning_rate)
-            if mixed_precision:
-                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(
-                optimizer=optimizer,
+                optimizer=new_adam(learning_rate),
                 loss=tfn.bce_dice_loss,
                 metrics=[tfn.dice_coef, tfn.iou_coef],
             )
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
+    config["training_precision"] = model.get_layer("down1_conv1").dtype_policy.name
+    log(f"compute precision: {config['training_precision']} (--mixed-precision)")
     schedule = schedule_class(model.optimizer, state=resume_state.get("schedule") if resume_state else None)
     history = read_history(writer.work_dir / "history.csv", limit=finished_epochs) if resume_state and writer else []
     best = (resume_state or {}).get("best", {"score": -1.0, "epoch": -1})
@@ -528,6 +571,10 @@ def train(args, sampler, describe_sampling=None, log=print):
             f"keeping epoch {best['epoch'] + 1}, the best validation score ({best['score']:.3f}; "
             f"the last epoch: {history[-1]['val_score']:.3f})"
         )
+    if config["training_precision"] != "float32":
+        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+        model = tfn.float32_copy(model)
+        model.compile(optimizer=optimizer, loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
     config["best_epoch"] = best["epoch"] + 1
     config["trained_epochs"] = len(history)

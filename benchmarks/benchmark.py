@@ -20,7 +20,12 @@ Sections (each compares in one run, on the same data and machine):
 - allocator: the training section in two child processes, with glibc's default malloc
   and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults;
 - onednn: the same with TensorFlow's oneDNN CPU kernels off (TF_ENABLE_ONEDNN_OPTS=0)
-  and on, which the suite leaves them.
+  and on, which the suite leaves them;
+- precision: the same in float32 and in the trainers' 16-bit compute (--mixed-precision on:
+  bfloat16 on a CPU, float16 on a GPU).
+
+The training section computes as the trainers do by default (--mixed-precision auto);
+the allocator and onednn children compute in float32, as when they were first measured.
 """
 
 import json
@@ -41,8 +46,10 @@ sys.path.insert(0, str(PROJECT))
 
 import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
+import training  # noqa: E402
 
-SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn")
+SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision")
+FLOAT32 = ["--mixed-precision", "off"]
 
 
 def peak_rss_mib():
@@ -181,22 +188,24 @@ def matmul_flops_per_second(tf, size=2048, repeats=10):
     return 2 * size**3 * repeats / (time.perf_counter() - started)
 
 
-def bench_training(folder, ids, size=128, batch=16, steps=8):
+def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto"):
     tf = cli.import_tensorflow()
     import keras
 
     import trainer_functional as tfn
-    import training
     from train_loop import TrainLoop
 
     samples, _ = dp.load_samples(folder, ids[:160], progress=False)
     images, targets = dp.prepare_for_training(samples)
     strategy = tf.distribute.get_strategy()
     keras.utils.set_random_seed(0)
+    args = training.make_parser(__doc__, "unused").parse_args(
+        [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision]
+    )
+    policy = training.set_compute_policy(args.mixed_precision)
     model = tfn.build_unet()
-    args = training.make_parser(__doc__, "unused").parse_args([str(size), "1", str(batch), "1e-3"])
     model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
+        optimizer=training.new_adam(1e-3),
         loss=lambda truth, prediction: tfn.bce_dice_loss(truth, prediction, args.contact_weight),
         metrics=[tfn.dice_coef],
     )
@@ -225,6 +234,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
     machine = matmul_flops_per_second(tf)
     achieved = 3 * flops * pipeline_rate
     return {
+        "compute_policy": policy,
         "crop_px": size,
         "batch": batch,
         "pipeline_images_per_s": round(pipeline_rate, 2),
@@ -241,25 +251,29 @@ def bench_training(folder, ids, size=128, batch=16, steps=8):
 
 
 def _compare_in_children(folder, variants, steps, ratio_name):
-    """The training section once per variant {label: environment}, each in its own process.
+    """The training section once per variant {label: (environment, benchmark arguments)}, each in its own process.
 
-    Returns {label_onednn_kernels, label_pipeline_images_per_s, label_pipeline_kernel_cpu_fraction,
-    label_pipeline_page_faults_per_image, ..., ratio_name}: the ratio is the last variant's
-    images/s over the first's.
+    Returns {label_onednn_kernels, label_compute_policy, label_pipeline_images_per_s,
+    label_pipeline_kernel_cpu_fraction, label_pipeline_page_faults_per_image, ..., ratio_name}:
+    the ratio is the last variant's images/s over the first's.
     """
     work = Path(tempfile.mkdtemp(prefix="bench-children-"))
     results = {}
     try:
-        for label, env in variants.items():
+        for label, (env, args) in variants.items():
             out = work / f"{label}.json"
             command = [str(Path(__file__).resolve()), "--data", str(Path(folder).resolve()), "--only", "training"]
-            command += ["--training-steps", str(steps), "--json", str(out)]
+            command += ["--training-steps", str(steps), "--json", str(out), *args]
             run_child(command, work, env=env)
             child = json.loads(out.read_text())
-            training = child["training"]
             results[f"{label}_onednn_kernels"] = child["onednn_kernels"]
-            for key in ("pipeline_images_per_s", "pipeline_kernel_cpu_fraction", "pipeline_page_faults_per_image"):
-                results[f"{label}_{key}"] = training[key]
+            for key in (
+                "compute_policy",
+                "pipeline_images_per_s",
+                "pipeline_kernel_cpu_fraction",
+                "pipeline_page_faults_per_image",
+            ):
+                results[f"{label}_{key}"] = child["training"][key]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     first, *_, last = variants
@@ -270,14 +284,26 @@ def _compare_in_children(folder, variants, steps, ratio_name):
 
 def bench_allocator(folder, steps=30):
     """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
-    variants = {"default_malloc": {cli.MALLOC_TUNING_VARIABLE: "0"}, "tuned_malloc": {cli.MALLOC_TUNING_VARIABLE: "1"}}
+    variants = {
+        "default_malloc": ({cli.MALLOC_TUNING_VARIABLE: "0"}, FLOAT32),
+        "tuned_malloc": ({cli.MALLOC_TUNING_VARIABLE: "1"}, FLOAT32),
+    }
     return _compare_in_children(folder, variants, steps, "tuned_vs_default")
 
 
 def bench_onednn(folder, steps=30):
     """The training section with TensorFlow's oneDNN CPU kernels turned off and on (the suite's setting)."""
-    variants = {"onednn_off": {"TF_ENABLE_ONEDNN_OPTS": "0"}, "onednn_on": {"TF_ENABLE_ONEDNN_OPTS": "1"}}
+    variants = {
+        "onednn_off": ({"TF_ENABLE_ONEDNN_OPTS": "0"}, FLOAT32),
+        "onednn_on": ({"TF_ENABLE_ONEDNN_OPTS": "1"}, FLOAT32),
+    }
     return _compare_in_children(folder, variants, steps, "on_vs_off")
+
+
+def bench_precision(folder, steps=30):
+    """The training section in float32 and in the 16-bit compute the trainers pick for this device."""
+    variants = {"float32": ({}, FLOAT32), "mixed": ({}, ["--mixed-precision", "on"])}
+    return _compare_in_children(folder, variants, steps, "mixed_vs_float32")
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -293,7 +319,7 @@ def bench_prediction(folder, ids, model_dir=None, count=120):
 
         model = model_folder.load_model(model_dir)
     else:
-        model = tfn.build_unet()
+        model = tfn.float32_copy(tfn.build_unet())
         model(np.zeros((1, 32, 32, 3), np.float32))
 
     def finish(sample, probabilities):
@@ -346,7 +372,13 @@ def main(argv=None):
     parser.add_argument(
         "--training-steps",
         type=cli.positive_int("--training-steps"),
-        help="timed steps of the training section; unset: 8, and 30 in each child of allocator and onednn",
+        help="timed steps of the training section; unset: 8, and 30 in each child of allocator, onednn, precision",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        choices=training.PRECISION_CHOICES,
+        default="auto",
+        help="the training section's compute precision, as the trainers' option",
     )
     args = parser.parse_args(argv)
 
@@ -362,10 +394,13 @@ def main(argv=None):
         runners = {
             "loading": lambda: bench_loading(parsed.data, ids),
             "memory": lambda: bench_memory(parsed.data),
-            "training": lambda: bench_training(parsed.data, ids, steps=parsed.training_steps or 8),
+            "training": lambda: bench_training(
+                parsed.data, ids, steps=parsed.training_steps or 8, precision=parsed.mixed_precision
+            ),
             "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
             "allocator": lambda: bench_allocator(parsed.data, steps=parsed.training_steps or 30),
             "onednn": lambda: bench_onednn(parsed.data, steps=parsed.training_steps or 30),
+            "precision": lambda: bench_precision(parsed.data, steps=parsed.training_steps or 30),
         }
         for section in parsed.only:
             started = time.perf_counter()

@@ -30,4 +30,12 @@ def test_onednn_section_times_training_with_the_kernels_off_and_on(sample_dir, t
     assert results["onednn_kernels"] is True, "the suite leaves TensorFlow's oneDNN kernels on"
     onednn = results["onednn"]
     assert (onednn["onednn_off_onednn_kernels"], onednn["onednn_on_onednn_kernels"]) == (False, True)
+    assert onednn["onednn_off_compute_policy"] == onednn["onednn_on_compute_policy"] == "float32"
     assert onednn["onednn_off_pipeline_images_per_s"] > 0 and onednn["on_vs_off"] > 0
+
+
+def test_precision_section_times_training_in_float32_and_in_16_bits(sample_dir, tmp_path):
+    precision = run_benchmark(sample_dir, tmp_path, "precision")["precision"]
+    assert precision["float32_compute_policy"] == "float32"
+    assert precision["mixed_compute_policy"] in ("mixed_bfloat16", "mixed_float16")
+    assert precision["mixed_pipeline_images_per_s"] > 0 and precision["mixed_vs_float32"] > 0

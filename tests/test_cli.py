@@ -49,3 +49,11 @@ def test_tensorflow_starts_quietly_and_keeps_its_onednn_kernels():
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "True"
     assert result.stderr.strip() == ""
+
+
+def test_bfloat16_instructions_are_read_from_the_cpu_flags(tmp_path):
+    flags = {"with": "flags\t\t: fpu avx512f avx512_bf16 amx_tile\n", "without": "flags\t\t: fpu avx512f avx2\n"}
+    for name, text in flags.items():
+        (tmp_path / name).write_text(text)
+    answers = {name: cli.cpu_has_bfloat16(tmp_path / name) for name in (*flags, "missing")}
+    assert answers == {"with": True, "without": False, "missing": False}

@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 import shutil
+import warnings
 
 import cv2
 import numpy as np
@@ -177,17 +178,26 @@ def test_training_skips_bad_images_and_lists_them_at_the_end(sample_dir, tmp_pat
     assert sorted(item["ImageId"] for item in config["skipped"]) == sorted([corrupt, no_masks])
 
 
-def test_mixed_precision_and_xla_train_and_reload(sample_dir, tmp_path):
-    """The GPU settings, forced on here on the CPU: float16 compute with loss scaling, XLA-compiled steps."""
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_and_xla_train_and_reload_in_float32(precision, sample_dir, tmp_path):
+    """16-bit training (float16 with loss scaling: GPUs; bfloat16: CPUs) and XLA-compiled steps, forced on here.
+
+    The folder keeps a float32 model, which predicts at full speed on any device.
+    """
     shutil.copytree(sample_dir, tmp_path, dirs_exist_ok=True)
-    result = run_script("trainer.py", "32", "1", "4", "1e-3", "--mixed-precision", "on", "--xla", "on", cwd=tmp_path)
+    options = ("--mixed-precision", precision, "--xla", "on", "--steps-per-epoch", "2")
+    result = run_script("trainer.py", "32", "1", "4", "1e-3", *options, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert f"compute precision: mixed_{precision}" in result.stdout
     config = json.loads((tmp_path / "my_model" / "config.json").read_text())
-    assert config["mixed_precision"] is True and config["xla"] is True
+    assert config["training_precision"] == f"mixed_{precision}" and config["xla"] is True
     import model_folder
 
-    model = model_folder.load_model(tmp_path / "my_model")
-    assert model.get_layer("down1_conv1").compute_dtype == "float16"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = model_folder.load_model(tmp_path / "my_model")
+    assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+    assert type(model.optimizer).__name__ == "Adam" and int(model.optimizer.iterations) == 2
     output = model(np.zeros((1, 32, 32, 3), np.float32))
     assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()
 

@@ -38,3 +38,21 @@ def test_anneal_survives_saving_with_the_optimizer(tmp_path):
     assert int(reloaded.optimizer.iterations) == 7
     assert float(reloaded.optimizer.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
     assert float(model.optimizer.learning_rate) < 1e-3
+
+
+@pytest.mark.parametrize(
+    ("choice", "gpu_visible", "cpu_has_bfloat16", "policy"),
+    [
+        ("auto", True, False, "mixed_float16"),
+        ("auto", False, True, "mixed_bfloat16"),
+        ("auto", False, False, "float32"),
+        ("on", False, False, "mixed_bfloat16"),
+        ("on", True, True, "mixed_float16"),
+        ("off", True, True, "float32"),
+        ("float16", False, True, "mixed_float16"),
+        ("bfloat16", True, False, "mixed_bfloat16"),
+    ],
+)
+def test_mixed_precision_takes_the_16_bit_type_of_the_device(choice, gpu_visible, cpu_has_bfloat16, policy):
+    assert training.compute_policy(choice, gpu_visible, cpu_has_bfloat16) == policy
+    assert training.make_parser("doc", "my_model").parse_args(["32", "1", "2", "1e-3"]).mixed_precision == "auto"

@@ -81,6 +81,22 @@ def test_saved_model_reloads_without_custom_objects(tmp_path):
     np.testing.assert_allclose(reloaded.predict(batch, verbose=0), model.predict(batch, verbose=0), atol=1e-5)
 
 
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_float32_copy_of_a_16_bit_model_has_its_weights_and_computes_in_float32(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = tfn.build_unet(filters=(4, 8, 8, 8, 8))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    copy = tfn.float32_copy(model)
+    assert model.get_layer("down1_conv1").compute_dtype == policy.removeprefix("mixed_")
+    assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
+    for original, copied in zip(model.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(original, copied)
+    batch = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(copy(batch)), np.asarray(model(batch)), atol=0.05)
+
+
 def test_forward_flops_counts_every_convolution():
     small = tfn.forward_flops(tfn.build_unet(input_size=(32, 32)))
     large = tfn.forward_flops(tfn.build_unet(input_size=(64, 64)))
