@@ -465,6 +465,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     schedule_class = SCHEDULES[args.schedule]
     gpu_visible = bool(tf.config.list_physical_devices("GPU"))
     jit_compile = cli.switch_is_on(args.xla, gpu_visible)
+    previous_policy = keras.mixed_precision.global_policy()
     set_compute_policy(args.mixed_precision)
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
     keras.utils.set_random_seed(seed + finished_epochs)
@@ -563,6 +564,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         raise
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+        keras.mixed_precision.set_global_policy(previous_policy)
     if not writer:
         return None
     work_dir = writer.work_dir

@@ -1,4 +1,5 @@
-"""The epoch kept is the one with the best validation score; --patience stops a run that has stopped improving."""
+"""Training in process: the epoch kept is the best-scoring one, --patience stops a run that has stopped
+improving, and the caller's Keras precision is left as it was."""
 
 import json
 import shutil
@@ -70,3 +71,12 @@ def test_curves_mark_the_kept_epoch_and_survive_a_history_begun_without_scores(t
     assert np.isnan(read[0]["val_score"]) and read[1]["val_score"] == 0.4
     training.plot_history(tmp_path / "history.csv", tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def test_training_in_16_bits_leaves_the_callers_precision_as_it_was(workdir, monkeypatch):
+    import keras
+
+    script_scores(monkeypatch, [0.5])
+    config = train_in_process(workdir, 1, "--mixed-precision", "bfloat16")
+    assert config["training_precision"] == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"

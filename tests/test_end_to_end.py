@@ -196,7 +196,7 @@ def test_mixed_precision_and_xla_train_and_reload_in_float32(precision, sample_d
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model = model_folder.load_model(tmp_path / "my_model")
-    assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+    assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
     assert type(model.optimizer).__name__ == "Adam" and int(model.optimizer.iterations) == 2
     output = model(np.zeros((1, 32, 32, 3), np.float32))
     assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()

@@ -55,4 +55,7 @@ def test_anneal_survives_saving_with_the_optimizer(tmp_path):
 )
 def test_mixed_precision_takes_the_16_bit_type_of_the_device(choice, gpu_visible, cpu_has_bfloat16, policy):
     assert training.compute_policy(choice, gpu_visible, cpu_has_bfloat16) == policy
+
+
+def test_mixed_precision_is_auto_unless_asked():
     assert training.make_parser("doc", "my_model").parse_args(["32", "1", "2", "1e-3"]).mixed_precision == "auto"

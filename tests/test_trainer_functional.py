@@ -86,10 +86,12 @@ def test_float32_copy_of_a_16_bit_model_has_its_weights_and_computes_in_float32(
     keras.mixed_precision.set_global_policy(policy)
     try:
         model = tfn.build_unet(filters=(4, 8, 8, 8, 8))
+        copy = tfn.float32_copy(model)
+        assert keras.mixed_precision.global_policy().name == policy, "the copy leaves the global policy as it was"
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    copy = tfn.float32_copy(model)
     assert model.get_layer("down1_conv1").compute_dtype == policy.removeprefix("mixed_")
+    assert copy.dtype_policy.name == "float32", "else compile() would wrap its optimizer in loss scaling"
     assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
     for original, copied in zip(model.get_weights(), copy.get_weights(), strict=True):
         np.testing.assert_array_equal(original, copied)
