@@ -4,7 +4,7 @@ Usage::
 
     import trainer_functional as tfn
     model = tfn.build_unet()                        # any input size that is a multiple of 16
-    model.compile(optimizer="adam", loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
+    tfn.compile_unet(model, "adam")                 # the suite's loss and metrics
 
 The network is fully convolutional: it takes (H, W, 3) images in [0, 1] with
 H and W multiples of 16, and returns per-pixel probabilities for the channels
@@ -71,6 +71,11 @@ def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_si
         tensor = _conv_block(tensor, width, f"up{depth}")
     outputs = layers.Conv2D(output_channels, 1, activation="sigmoid", dtype="float32", name="output")(tensor)
     return keras.Model(inputs, outputs, name=name)
+
+
+def compile_unet(model, optimizer):
+    """Compile model with the suite's loss (bce_dice_loss) and metrics (Dice and IoU of the nuclei)."""
+    model.compile(optimizer=optimizer, loss=bce_dice_loss, metrics=[dice_coef, iou_coef])
 
 
 def float32_copy(model):

@@ -512,11 +512,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         else:
             model = tfn.build_unet(tfn.DEFAULT_FILTERS, output_channels=len(dp.TARGET_CHANNELS))
             learning_rate = schedule_class.optimizer_learning_rate(args.learning_rate, args.epochs * steps_per_epoch)
-            model.compile(
-                optimizer=new_adam(learning_rate),
-                loss=tfn.bce_dice_loss,
-                metrics=[tfn.dice_coef, tfn.iou_coef],
-            )
+            tfn.compile_unet(model, new_adam(learning_rate))
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
     config["training_precision"] = model.get_layer("down1_conv1").dtype_policy.name
     log(f"compute precision: {config['training_precision']} (--mixed-precision)")
@@ -577,7 +573,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     if config["training_precision"] != "float32":
         optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         model = tfn.float32_copy(model)
-        model.compile(optimizer=optimizer, loss=tfn.bce_dice_loss, metrics=[tfn.dice_coef, tfn.iou_coef])
+        tfn.compile_unet(model, optimizer)
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
     config["best_epoch"] = best["epoch"] + 1
     config["trained_epochs"] = len(history)
