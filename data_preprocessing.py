@@ -391,14 +391,25 @@ def pad_to_multiple(array, multiple):
     return array, (height, width)
 
 
+def _cut_window(array, top, left, size):
+    """The size x size window of array whose corner is (top, left), zero where it leaves array."""
+    window = np.zeros((size, size, *array.shape[2:]), dtype=array.dtype)
+    rows = slice(max(top, 0), min(top + size, array.shape[0]))
+    columns = slice(max(left, 0), min(left + size, array.shape[1]))
+    window[rows.start - top : rows.stop - top, columns.start - left : columns.stop - left] = array[rows, columns]
+    return window
+
+
 class CropSource:
     """Random training crops from prepared images, drawn in the order a sampler gives.
 
-    Each crop is ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])`` pixels square
-    so that a rotation by up to MAX_ROTATION_DEGREES and the strongest
-    zoom-out, followed by a centre crop of crop_size, never shows an empty
-    corner. Images smaller than that are zero-padded, which after
-    normalisation is background.
+    Each crop is a window of ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])``
+    pixels square, so that a rotation by up to MAX_ROTATION_DEGREES and the
+    strongest zoom-out, followed by a centre crop of crop_size, never shows
+    an empty corner. The window's centre is drawn where a crop_size square
+    around it lies in the image (the image's centre where it is smaller), so
+    every pixel of the image can be trained on; the window is zero-padded
+    where it leaves the image, which after normalisation is background.
     """
 
     def __init__(self, images, targets, crop_size, seed):
@@ -408,18 +419,18 @@ class CropSource:
         self.window = int(math.ceil(crop_size * math.sqrt(2) / SCALE_RANGE[0] / 2)) * 2
         self.rng = np.random.default_rng(seed)
 
+    def _centre(self, length):
+        half = self.crop_size // 2
+        if length <= self.crop_size:
+            return length // 2
+        return int(self.rng.integers(half, length - half + 1))
+
     def crop(self, index):
         image, target = self.images[index], self.targets[index]
-        window = self.window
         height, width = image.shape[:2]
-        top = self.rng.integers(0, max(height - window, 0) + 1)
-        left = self.rng.integers(0, max(width - window, 0) + 1)
-        image = image[top : top + window, left : left + window]
-        target = target[top : top + window, left : left + window]
-        if image.shape[:2] != (window, window):
-            pad = [(0, window - image.shape[0]), (0, window - image.shape[1]), (0, 0)]
-            image, target = np.pad(image, pad), np.pad(target, pad)
-        return image, target
+        top = self._centre(height) - self.window // 2
+        left = self._centre(width) - self.window // 2
+        return _cut_window(image, top, left, self.window), _cut_window(target, top, left, self.window)
 
     def stream(self, sample_indices):
         """A generator factory: each call yields one epoch of (image, target, seed) in a new order."""

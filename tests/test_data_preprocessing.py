@@ -189,6 +189,40 @@ def test_augmentation_blurs_the_image_only_and_only_when_asked():
     assert grey_pixels[3.0] > 2 * grey_pixels[0.0]
 
 
+def _coordinate_image(height, width):
+    """uint8 RGB whose channels are row, column // 2 and 1, so a crop's pixels say where they came from."""
+    rows, columns = np.mgrid[:height, :width]
+    return np.stack([rows, columns // 2, np.ones_like(rows)], axis=-1).astype(np.uint8)
+
+
+def test_training_crops_reach_every_part_of_the_image():
+    """The centre crop of each window lies in the image and, over many crops, covers all of it;
+    centring the window on the image would show the middle of a 256 x 320 image only."""
+    height, width, crop_size = 256, 320, 128
+    image = _coordinate_image(height, width)
+    source = dp.CropSource([image], [image[..., 2:]], crop_size, seed=0)
+    inner = slice((source.window - crop_size) // 2, (source.window + crop_size) // 2)
+    seen = np.zeros((height, width // 2), dtype=bool)
+    for _ in range(300):
+        window, target = source.crop(0)
+        assert window.shape == (source.window, source.window, 3)
+        np.testing.assert_array_equal(window[..., 2:], target)
+        centre = window[inner, inner]
+        assert centre[..., 2].all()
+        seen[centre[..., 0], centre[..., 1]] = True
+    assert seen.mean() > 0.95
+
+
+def test_an_image_smaller_than_a_crop_lies_whole_in_its_centre_on_background():
+    image = _coordinate_image(60, 50)
+    source = dp.CropSource([image], [image[..., 2:]], 64, seed=0)
+    window, _ = source.crop(0)
+    assert window[..., 2].sum() == 60 * 50
+    rows, columns = np.nonzero(window[..., 2])
+    assert abs((rows.min() + rows.max()) / 2 - source.window / 2) <= 1
+    assert abs((columns.min() + columns.max()) / 2 - source.window / 2) <= 1
+
+
 def test_training_dataset_yields_augmented_batches_each_epoch():
     rng = np.random.default_rng(1)
     images = [rng.integers(0, 255, (70, 90, 3), dtype=np.uint8) for _ in range(3)]
