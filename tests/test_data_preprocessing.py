@@ -197,7 +197,7 @@ def _coordinate_image(height, width):
 
 def test_training_crops_reach_every_part_of_the_image():
     """The centre crop of each window lies in the image and, over many crops, covers all of it;
-    centring the window on the image would show the middle of a 256 x 320 image only."""
+    a window kept inside the image showed only the middle of a 256 x 320 image."""
     height, width, crop_size = 256, 320, 128
     image = _coordinate_image(height, width)
     source = dp.CropSource([image], [image[..., 2:]], crop_size, seed=0)
