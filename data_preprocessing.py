@@ -61,6 +61,9 @@ segment are sharp, and without the blur the validation score was as good or
 a little better (README, "How good is it")."""
 ORIGINAL_MAX_BLUR_SIGMA = 3.0
 """The original recipe's blur, with which checkpoints from before --max-blur were trained."""
+BLUR_RADIUS = 9
+"""Half-width in pixels of the blur's kernel: the margin rotated beyond a crop so that its edge blurs from real
+neighbours (3 sigmas of the original's largest blur)."""
 CACHE_FORMAT = 1
 DEFAULT_CACHE_DIR = "dsb_cache"
 """Decoded images are cached here, in the current directory, unless --no-cache is given."""
@@ -443,19 +446,23 @@ class CropSource:
         return epoch
 
 
-def _rotation_transform(tf, angle, size, zoom=1.0):
-    """Projective transform (8 numbers) rotating a size x size image by angle radians and zooming it about its centre.
+def _rotation_transform(tf, angle, size, output_size, zoom=1.0):
+    """Projective transform (8 numbers) rotating a size x size image by angle radians and zooming it about its
+    centre, into an output_size x output_size square centred on the input's centre.
 
     The transform maps output pixels to input pixels, hence the division by zoom.
+    Computing only the output square, not the whole rotated window, is what
+    keeps the augmentation cheap: a 128-pixel crop is a quarter of its window.
     """
     cos, sin = tf.cos(angle) / zoom, tf.sin(angle) / zoom
-    centre = (tf.cast(size, tf.float32) - 1.0) / 2.0
-    x_offset = centre - (cos * centre - sin * centre)
-    y_offset = centre - (sin * centre + cos * centre)
+    centre_in = (tf.cast(size, tf.float32) - 1.0) / 2.0
+    centre_out = (tf.cast(output_size, tf.float32) - 1.0) / 2.0
+    x_offset = centre_in - (cos * centre_out - sin * centre_out)
+    y_offset = centre_in - (sin * centre_out + cos * centre_out)
     return tf.stack([cos, -sin, x_offset, sin, cos, y_offset, 0.0, 0.0])[None, :]
 
 
-def _gaussian_blur(tf, image, sigma, radius=9):
+def _gaussian_blur(tf, image, sigma, radius=BLUR_RADIUS):
     """Blur an (H, W, C) float image with a Gaussian of sigma pixels; sigma ~ 0 is the identity."""
     offsets = tf.range(-radius, radius + 1, dtype=tf.float32)
     sigma = tf.maximum(sigma, 1e-3)
@@ -493,13 +500,15 @@ def augment(image, target, seed, crop_size, max_blur_sigma=MAX_BLUR_SIGMA, zoom=
     window = tf.shape(image)[0]
     log_low, log_high = (math.log(value) for value in SCALE_RANGE)
     scale = tf.exp(tf.random.stateless_uniform([], seeds[3], log_low, log_high)) if zoom else 1.0
-    transform = _rotation_transform(tf, angle, window, scale)
+    margin = BLUR_RADIUS if max_blur_sigma > 0 else 0
+    output_size = crop_size + 2 * margin
+    transform = _rotation_transform(tf, angle, window, output_size, scale)
 
     def rotate(array, interpolation):
         return tf.raw_ops.ImageProjectiveTransformV3(
             images=array[None],
             transforms=transform,
-            output_shape=tf.stack([window, window]),
+            output_shape=tf.constant([output_size, output_size]),
             fill_value=0.0,
             interpolation=interpolation,
             fill_mode="CONSTANT",
@@ -509,9 +518,8 @@ def augment(image, target, seed, crop_size, max_blur_sigma=MAX_BLUR_SIGMA, zoom=
     target = rotate(target, "NEAREST")
     if max_blur_sigma > 0:
         image = _gaussian_blur(tf, image, tf.random.stateless_uniform([], seeds[2], 0.0, max_blur_sigma))
-    offset = (window - crop_size) // 2
-    image = image[offset : offset + crop_size, offset : offset + crop_size]
-    target = target[offset : offset + crop_size, offset : offset + crop_size]
+    image = image[margin : margin + crop_size, margin : margin + crop_size]
+    target = target[margin : margin + crop_size, margin : margin + crop_size]
     image.set_shape([crop_size, crop_size, 3])
     target.set_shape([crop_size, crop_size, target.shape[-1]])
     return image, target

@@ -170,6 +170,28 @@ def test_augmentation_zooms_within_the_scale_range():
     assert max(ratios) / min(ratios) > 1.3
 
 
+@pytest.mark.parametrize("blur", [0.0, 3.0])
+def test_augmentation_turns_about_the_window_centre_into_the_crop_centre(blur):
+    """The crop is computed directly, not cut from a rotated window: what lies at the window's centre must
+    land at the crop's centre whatever the flip, angle and zoom."""
+    import tensorflow as tf
+
+    window = dp.CropSource([], [], 64, 0).window
+    image = np.zeros((window, window, 3), np.float32)
+    middle = window // 2
+    image[middle - 3 : middle + 3, middle - 3 : middle + 3] = 1.0
+    target = image[..., :2].copy()
+    for seed in range(8):
+        out_image, out_target = dp.augment(
+            tf.constant(image), tf.constant(target), tf.constant([seed, 11], tf.int64), 64, max_blur_sigma=blur
+        )
+        for channel in (out_image.numpy()[..., 0], out_target.numpy()[..., 0]):
+            rows, columns = np.nonzero(channel > 0.05)
+            weights = channel[rows, columns]
+            centroid = (np.average(rows, weights=weights), np.average(columns, weights=weights))
+            assert centroid == pytest.approx((31.5, 31.5), abs=0.6)
+
+
 def test_augmentation_blurs_the_image_only_and_only_when_asked():
     """With a blur, a square's edge spreads over many grey pixels; without, only rotation greys it."""
     import tensorflow as tf
