@@ -132,6 +132,18 @@ def test_baseline_table_scores_the_same_validation_images(workdir):
     assert 0.0 <= float(otsu[2]) <= 1.0
 
 
+def test_baseline_table_trains_the_original_recipe_on_the_same_split(workdir):
+    args = ("--model", "my_model", "--markdown", "--original-recipe", "--original-epochs", "1", "--original-size", "32")
+    result = run_script("benchmarks/baseline.py", *args, cwd=workdir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "oneDNN custom operations" not in result.stderr, "TensorFlow started without being quietened"
+    config = json.loads((workdir / "my_model" / "config.json").read_text())
+    assert f"original recipe: {len(config['train_ids'])} images squashed to 32" in result.stdout
+    rows = [line.split(" | ") for line in result.stdout.splitlines() if line.startswith("| ")][2:]
+    assert [row[0] for row in rows] == ["| Otsu + connected components", "| original recipe, 1 epochs", "| my_model"]
+    assert rows[1][1] == str(len(config["val_ids"])) and 0.0 <= float(rows[1][2]) <= 1.0
+
+
 def test_viewer_writes_figures_without_a_display(workdir):
     env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
     result = run_script("show_results.py", "32", "--count", "2", "--seed", "0", cwd=workdir, env=env)
