@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 
 import instances
-from competition_metric import dice, image_score
+from competition_metric import dice, image_score, image_scores_by_min_size
 
 TUNING_GRID = {
     "connected_components": {"threshold": (0.4, 0.5, 0.6)},
@@ -46,16 +46,16 @@ def tune_postprocessing(probability_maps, true_label_maps):
 
     Returns ``(best_parameters, table)``, where table has one row per
     candidate (its parameters and mean score), best first. Each labelling is
-    computed once; the minimum sizes are applied to it afterwards.
+    computed and matched to the truth once; the minimum sizes drop columns of
+    its IoU matrix.
     """
     totals = {}
     for probabilities, truth in zip(probability_maps, true_label_maps):
         for candidate in _candidates():
             labels = instances.label_nuclei(probabilities, {**candidate, "min_size": 0})
-            for min_size in MIN_SIZES:
-                filtered = instances.filter_small(labels, min_size)
+            for min_size, score in zip(MIN_SIZES, image_scores_by_min_size(truth, labels, MIN_SIZES)):
                 key = tuple(sorted({**candidate, "min_size": min_size}.items()))
-                totals[key] = totals.get(key, 0.0) + image_score(truth, filtered)
+                totals[key] = totals.get(key, 0.0) + score
     count = max(len(true_label_maps), 1)
     table = sorted(
         ({**dict(key), "score": total / count} for key, total in totals.items()),

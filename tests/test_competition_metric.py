@@ -7,6 +7,7 @@ from hypothesis.extra.numpy import arrays
 from competition_metric import (
     dice,
     image_score,
+    image_scores_by_min_size,
     iou_matrix,
     labels_to_rles,
     rle_decode,
@@ -106,3 +107,17 @@ def test_iou_matrix_with_sparse_label_values_matches_dense_ones():
     assert np.allclose(iou_matrix(dense, prediction), iou_matrix(sparse, prediction))
     huge = np.where(prediction > 0, 65000, 0)
     assert np.allclose(iou_matrix(sparse, huge), iou_matrix(dense, prediction))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    arrays(np.int32, (12, 12), elements=st.integers(0, 5)),
+    arrays(np.int32, (12, 12), elements=st.integers(0, 7)),
+    st.lists(st.integers(0, 40), min_size=1, max_size=4),
+)
+def test_scores_by_min_size_equal_scoring_each_filtered_labelling(truth, prediction, min_sizes):
+    """The tuning scores every min size from one IoU matrix; it must agree with filtering, then scoring."""
+    from instances import filter_small
+
+    expected = [image_score(truth, filter_small(prediction, min_size)) for min_size in min_sizes]
+    assert image_scores_by_min_size(truth, prediction, min_sizes) == pytest.approx(expected)
