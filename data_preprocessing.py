@@ -58,7 +58,7 @@ MAX_BLUR_SIGMA = 0.0
 
 The original blurred every crop with a sigma of up to 3 pixels; the images to
 segment are sharp, and without the blur the validation score was as good or
-a little better (README, "How good is it")."""
+a little better (`docs/quality-log.md`)."""
 ORIGINAL_MAX_BLUR_SIGMA = 3.0
 """The original recipe's blur, with which checkpoints from before --max-blur were trained."""
 BLUR_RADIUS = 9
