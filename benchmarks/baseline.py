@@ -48,6 +48,14 @@ def otsu_labels(image):
     return labels
 
 
+def recorded_ids(config, key):
+    """The image ids a model folder's config.json lists under key; UserError if it lists none."""
+    ids = config.get(key)
+    if not isinstance(ids, list) or not ids:
+        raise cli.UserError(f"the model folder's config.json lists no {key}")
+    return ids
+
+
 def load_validation_samples(folder, val_ids):
     samples, _ = dp.load_samples(folder, val_ids, progress=False, cache_dir=None)
     if not samples:
@@ -71,7 +79,7 @@ def original_recipe_summary(folder, config, val_samples, types, args, log=print)
     cli.init_devices()
     import keras
 
-    train_samples, _ = dp.load_samples(folder, config["train_ids"], progress=False, cache_dir=None)
+    train_samples, _ = dp.load_samples(folder, recorded_ids(config, "train_ids"), progress=False, cache_dir=None)
     if not train_samples:
         raise cli.UserError(f"none of the training images of the model folder are in {folder}")
     recipe = OriginalRecipe(size=args.original_size, epochs=args.original_epochs)
@@ -115,7 +123,7 @@ def compare(args, log=print):
     if not Path(args.data).is_dir():
         raise cli.UserError(f"data folder {args.data} does not exist")
     typer = ImageTyper(args.clusters, args.cluster_model)
-    val_samples = load_validation_samples(args.data, config["val_ids"])
+    val_samples = load_validation_samples(args.data, recorded_ids(config, "val_ids"))
     types = typer.types_of(val_samples)
     rows = [("Otsu + connected components", score_summary(val_samples, types, otsu_labels))]
     if args.original_recipe:

@@ -144,6 +144,16 @@ def test_baseline_table_trains_the_original_recipe_on_the_same_split(workdir):
     assert rows[1][1] == str(len(config["val_ids"])) and 0.0 <= float(rows[1][2]) <= 1.0
 
 
+def test_baseline_table_names_a_config_without_the_split_in_one_line(workdir):
+    folder = workdir / "no_split_model"
+    shutil.copytree(workdir / "my_model", folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "train_ids": []}))
+    result = run_script("benchmarks/baseline.py", "--model", folder.name, "--original-recipe", cwd=workdir)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == "error: the model folder's config.json lists no train_ids"
+
+
 def test_viewer_writes_figures_without_a_display(workdir):
     env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
     result = run_script("show_results.py", "32", "--count", "2", "--seed", "0", cwd=workdir, env=env)
