@@ -407,9 +407,9 @@ class CropSource:
     """Random training crops from prepared images, drawn in the order a sampler gives.
 
     Each crop is a window of ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])``
-    pixels square, so that a rotation by up to MAX_ROTATION_DEGREES and the
-    strongest zoom-out, followed by a centre crop of crop_size, never shows
-    an empty corner. The window's centre is drawn where a crop_size square
+    pixels square, so that the crop_size square that ``augment`` samples from
+    its centre, rotated by up to MAX_ROTATION_DEGREES and at the strongest
+    zoom-out, never reaches beyond it. The window's centre is drawn where a crop_size square
     around it lies in the image (the image's centre where it is smaller), so
     every pixel of the image can be trained on; the window is zero-padded
     where it leaves the image, which after normalisation is background.

@@ -19,6 +19,7 @@ model row is read from the folder's validation_report.json.
 
 import json
 import sys
+import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -48,18 +49,18 @@ def otsu_labels(image):
     return labels
 
 
-def recorded_ids(config, key):
-    """The image ids a model folder's config.json lists under key; UserError if it lists none."""
+SPLIT_KEYS = {"train_ids": "training images", "val_ids": "validation images"}
+
+
+def load_recorded_samples(folder, config, key):
+    """The labelled samples in folder of the ids a model folder's config.json lists under key (train_ids or
+    val_ids); UserError if it lists none or none of them are there."""
     ids = config.get(key)
     if not isinstance(ids, list) or not ids:
         raise cli.UserError(f"the model folder's config.json lists no {key}")
-    return ids
-
-
-def load_validation_samples(folder, val_ids):
-    samples, _ = dp.load_samples(folder, val_ids, progress=False, cache_dir=None)
+    samples, _ = dp.load_samples(folder, ids, progress=False, cache_dir=None)
     if not samples:
-        raise cli.UserError(f"none of the validation images of the model folder are in {folder}")
+        raise cli.UserError(f"none of the {SPLIT_KEYS[key]} of the model folder are in {folder}")
     return samples
 
 
@@ -74,14 +75,10 @@ def score_summary(samples, types, segment):
 
 def original_recipe_summary(folder, config, val_samples, types, args, log=print):
     """Train the original recipe on the folder's training images and score it on val_samples."""
-    import time
-
     cli.init_devices()
     import keras
 
-    train_samples, _ = dp.load_samples(folder, recorded_ids(config, "train_ids"), progress=False, cache_dir=None)
-    if not train_samples:
-        raise cli.UserError(f"none of the training images of the model folder are in {folder}")
+    train_samples = load_recorded_samples(folder, config, "train_ids")
     recipe = OriginalRecipe(size=args.original_size, epochs=args.original_epochs)
     keras.utils.set_random_seed(args.seed)
     policy = training.set_compute_policy(args.mixed_precision)
@@ -123,7 +120,7 @@ def compare(args, log=print):
     if not Path(args.data).is_dir():
         raise cli.UserError(f"data folder {args.data} does not exist")
     typer = ImageTyper(args.clusters, args.cluster_model)
-    val_samples = load_validation_samples(args.data, recorded_ids(config, "val_ids"))
+    val_samples = load_recorded_samples(args.data, config, "val_ids")
     types = typer.types_of(val_samples)
     rows = [("Otsu + connected components", score_summary(val_samples, types, otsu_labels))]
     if args.original_recipe:

@@ -5,7 +5,7 @@ Usage::
     from original_recipe import OriginalRecipe, train_original, predict_labels
     recipe = OriginalRecipe(epochs=25)
     model = train_original(training_samples, recipe)
-    labels = predict_labels(model, image, recipe.size)
+    labels = predict_labels(model, image, recipe)
 
 What the project's quality issue measured as "the original recipe", the
 competition repository's design that this suite replaces, written with the
