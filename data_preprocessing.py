@@ -409,10 +409,11 @@ class CropSource:
     Each crop is a window of ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])``
     pixels square, so that the crop_size square that ``augment`` samples from
     its centre, rotated by up to MAX_ROTATION_DEGREES and at the strongest
-    zoom-out, never reaches beyond it. The window's centre is drawn where a crop_size square
-    around it lies in the image (the image's centre where it is smaller), so
-    every pixel of the image can be trained on; the window is zero-padded
-    where it leaves the image, which after normalisation is background.
+    zoom-out, never reaches beyond it. The window's centre is drawn where a
+    crop_size square around it lies in the image (the image's centre where it
+    is smaller), so every pixel of the image can be trained on; the window is
+    zero-padded where it leaves the image, which after normalisation is
+    background.
     """
 
     def __init__(self, images, targets, crop_size, seed):
