@@ -47,7 +47,9 @@ TRAINING_TARGET_CHANNELS = (*TARGET_CHANNELS, "contact")
 (nucleus_contact), which only weights the loss (trainer_functional.bce_dice_loss)."""
 
 BOUNDARY_WIDTH = 2
-"""Width in pixels of the boundary channel's rim, inside each nucleus."""
+"""Width in pixels of the boundary channel's rim, inside each nucleus, and of the band where
+touching nuclei part (--boundary-width). With 1 the README's recipe scored no better over
+its last epochs, on two seeds and two splits (docs/quality-log.md)."""
 
 MAX_ROTATION_DEGREES = 40.0
 SCALE_RANGE = (0.75, 1.33)
@@ -358,9 +360,11 @@ def nucleus_contact(labels, width=BOUNDARY_WIDTH):
     return (smallest_nucleus_near < _NO_NUCLEUS) & (largest_near > smallest_nucleus_near)
 
 
-def make_targets(labels):
-    """The training target from instance labels: uint8 (H, W, 3) of 0/1, channels TRAINING_TARGET_CHANNELS."""
-    return np.stack([labels > 0, nucleus_boundary(labels), nucleus_contact(labels)], axis=-1).astype(np.uint8)
+def make_targets(labels, width=BOUNDARY_WIDTH):
+    """The training target from instance labels: uint8 (H, W, 3) of 0/1, channels TRAINING_TARGET_CHANNELS;
+    width in pixels, of the rim and of the band where nuclei part."""
+    channels = [labels > 0, nucleus_boundary(labels, width), nucleus_contact(labels, width)]
+    return np.stack(channels, axis=-1).astype(np.uint8)
 
 
 def normalise_image(image):
@@ -526,10 +530,11 @@ def augment(image, target, seed, crop_size, max_blur_sigma=MAX_BLUR_SIGMA, zoom=
     return image, target
 
 
-def prepare_for_training(samples):
-    """Normalised images and training targets of labelled samples, as uint8 arrays (a quarter of float32)."""
+def prepare_for_training(samples, boundary_width=BOUNDARY_WIDTH):
+    """Normalised images and training targets of labelled samples, as uint8 arrays (a quarter of float32);
+    boundary_width in pixels, as make_targets' width."""
     images = [normalise_image(sample.image) for sample in samples]
-    targets = [make_targets(sample.labels) for sample in samples]
+    targets = [make_targets(sample.labels, boundary_width) for sample in samples]
     return images, targets
 
 

@@ -46,6 +46,7 @@ KEPT_ON_RESUME = {
     "schedule": ("schedule_name", "plateau"),
     "max_blur": ("max_blur", dp.ORIGINAL_MAX_BLUR_SIGMA),
     "contact_weight": ("contact_weight", 0.0),
+    "boundary_width": ("boundary_width", 2),
 }
 """Arguments a resumed run takes from its checkpoint state: {argument: (state key, value of checkpoints
 written before the state recorded it)}. The split seed, whose older value is the seed, is kept apart."""
@@ -149,6 +150,14 @@ def make_parser(doc, default_out):
         metavar="W",
         help="count the cross-entropy 1 + W times on pixels where touching nuclei part (the original U-Net's "
         "weight map); 0: every pixel alike; --resume keeps the run's own",
+    )
+    parser.add_argument(
+        "--boundary-width",
+        type=cli.positive_int("--boundary-width"),
+        default=dp.BOUNDARY_WIDTH,
+        metavar="PIXELS",
+        help="width of the rim channel inside every nucleus, and of the band where touching nuclei part "
+        "(--contact-weight); --resume keeps the run's own",
     )
     parser.add_argument(
         "--patience",
@@ -469,8 +478,8 @@ def train(args, sampler, describe_sampling=None, log=print):
     set_compute_policy(args.mixed_precision)
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0
     keras.utils.set_random_seed(seed + finished_epochs)
-    images, targets = dp.prepare_for_training(train_samples)
-    val_images, val_targets = dp.prepare_for_training(val_samples)
+    images, targets = dp.prepare_for_training(train_samples, args.boundary_width)
+    val_images, val_targets = dp.prepare_for_training(val_samples, args.boundary_width)
     train_data = distributed_training_data(strategy, images, targets, sample_indices, args, seed + finished_epochs)
     val_data = dp.validation_dataset(val_images, val_targets, args.img_size, args.batch_size, seed)
     del val_images, val_targets
@@ -486,6 +495,7 @@ def train(args, sampler, describe_sampling=None, log=print):
         "schedule": args.schedule,
         "max_blur_sigma": args.max_blur,
         "contact_weight": args.contact_weight,
+        "boundary_width": args.boundary_width,
         "seed": seed,
         "split_seed": args.split_seed,
         "sampling": describe_sampling or {"method": "uniform"},

@@ -112,9 +112,13 @@ def test_contact_is_where_two_nuclei_come_within_the_boundary_width():
     assert contact[4, 11] and not contact[4, 10] and not contact[4, 12], "only the gap's middle is within 2 of both"
     assert not contact[:, 17:].any(), "nuclei 4 pixels apart do not touch"
     assert not contact[10:].any()
-    targets = dp.make_targets(labels)
+    targets = dp.make_targets(labels, width=2)
     assert targets.shape == (12, 30, len(dp.TRAINING_TARGET_CHANNELS))
     assert np.array_equal(targets[..., 2], contact)
+    assert np.array_equal(targets[..., 1], dp.nucleus_boundary(labels, width=2))
+    narrow = dp.make_targets(labels, width=1)
+    assert narrow[4, 5:7, 2].all() and not narrow[4, 4, 2] and not narrow[4, 11, 2], "1 pixel: only touching nuclei"
+    assert narrow[4, 2:6, 1].tolist() == [1, 0, 0, 1], "a rim of 1 pixel on each side"
 
 
 def test_normalisation_makes_nuclei_bright_on_every_type():

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+import data_preprocessing as dp
 import training
 from competition_metric import rles_to_labels
 from conftest import run_script
@@ -43,6 +44,7 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
     config = json.loads((model_dir / "config.json").read_text())
     assert config["img_size"] == 32 and config["learning_rate"] == 1e-3 and config["seed"] == 42
     assert config["contact_weight"] == training.CONTACT_WEIGHT > 0, "the default run weights where nuclei part"
+    assert config["boundary_width"] == dp.BOUNDARY_WIDTH
     assert set(config["train_ids"]).isdisjoint(config["val_ids"])
     assert len(config["train_ids"]) + len(config["val_ids"]) == 9
     assert {"tensorflow", "keras", "numpy", "python"} <= set(config["versions"])

@@ -60,7 +60,20 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     first_val_ids = json.loads((workdir / "my_model" / "config.json").read_text())["val_ids"]
 
     process = start_training(
-        workdir, "1000", "4", "1e-3", "--max-blur", "1.5", "--contact-weight", "2", "--seed", "5", "--split-seed", "42"
+        workdir,
+        "1000",
+        "4",
+        "1e-3",
+        "--max-blur",
+        "1.5",
+        "--contact-weight",
+        "2",
+        "--boundary-width",
+        "1",
+        "--seed",
+        "5",
+        "--split-seed",
+        "42",
     )
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     time.sleep(0.5)
@@ -84,7 +97,8 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     assert not (workdir / "my_model.partial").exists()
     config = json.loads((workdir / "my_model" / "config.json").read_text())
     assert config["epochs"] == 3
-    assert (config["max_blur_sigma"], config["contact_weight"]) == (1.5, 2.0), "a resumed run keeps its own training"
+    kept = (config["max_blur_sigma"], config["contact_weight"], config["boundary_width"])
+    assert kept == (1.5, 2.0, 1), "a resumed run keeps its own training"
     assert (config["seed"], config["split_seed"]) == (5, 42)
     assert config["val_ids"] == first_val_ids, "the split follows --split-seed, not --seed"
     with open(workdir / "my_model" / "history.csv") as stream:
