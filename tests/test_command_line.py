@@ -30,6 +30,7 @@ def one_line_error(result):
         (("64", "1", "8", "1e-3", "--val-fraction", "1.5"), "--val-fraction must lie between 0 and 1"),
         (("64", "1", "8", "1e-3", "--max-blur", "-1"), "--max-blur must be zero or more, got '-1'"),
         (("64", "1", "8", "1e-3", "--contact-weight", "inf"), "--contact-weight must be finite"),
+        (("64", "1", "8", "1e-3", "--boundary-width", "0"), "--boundary-width must be positive, got '0'"),
     ],
 )
 def test_trainers_reject_bad_arguments(script, args, message, tmp_path):
