@@ -69,8 +69,8 @@ def _compact(labels):
 
 
 def _overlaps(true_labels, predicted_labels):
-    """(iou, predicted_areas): the IoU of every true nucleus (rows) with every predicted one (columns), in
-    increasing label order, and each predicted nucleus's area in pixels.
+    """(iou, predicted_ids): the IoU of every true nucleus (rows) with every predicted one (columns), in
+    increasing label order, and the predicted label value of each column.
 
     One bincount over label pairs: linear in the pixels, no sorting of the
     image (np.unique with return_inverse sorts every pixel, which dominated
@@ -81,10 +81,12 @@ def _overlaps(true_labels, predicted_labels):
     for labels in (true_labels, predicted_labels):
         if labels.size and labels.min() < 0:
             raise ValueError("labels must not be negative")
+    predicted_values = None
     true_count = int(true_labels.max(initial=0)) + 1
     predicted_count = int(predicted_labels.max(initial=0)) + 1
     if true_count * predicted_count > 10_000_000:
-        true_labels, predicted_labels = _compact(true_labels), _compact(predicted_labels)
+        predicted_values = np.unique(np.concatenate([[0], predicted_labels]))
+        true_labels, predicted_labels = _compact(true_labels), np.searchsorted(predicted_values, predicted_labels)
         true_count = int(true_labels.max(initial=0)) + 1
         predicted_count = int(predicted_labels.max(initial=0)) + 1
     counts = np.bincount(
@@ -96,7 +98,8 @@ def _overlaps(true_labels, predicted_labels):
     columns = np.flatnonzero(predicted_areas[1:]) + 1
     intersection = counts[np.ix_(rows, columns)]
     union = true_areas[rows, None] + predicted_areas[None, columns] - intersection
-    return intersection / np.maximum(union, 1), predicted_areas[columns]
+    predicted_ids = columns if predicted_values is None else predicted_values[columns]
+    return intersection / np.maximum(union, 1), predicted_ids
 
 
 def iou_matrix(true_labels, predicted_labels):
@@ -128,15 +131,16 @@ def _score_of(iou):
     return float(np.mean([precision_at(iou, threshold) for threshold in IOU_THRESHOLDS]))
 
 
-def image_scores_by_min_size(true_labels, predicted_labels, min_sizes):
-    """image_score(true_labels, P) for each min size, where P drops the predicted nuclei smaller than it.
+def image_scores_of_subsets(true_labels, predicted_labels, keeps):
+    """image_score(true_labels, P) for each keep, where P holds only the predicted nuclei that keep marks.
 
-    Equal to scoring instances.filter_small(predicted_labels, min_size) for
-    each, at the cost of one: dropping a predicted nucleus removes its column
-    from the IoU matrix and changes no other (a min size below 1 drops none).
+    Each keep is a boolean array indexed by predicted label value (0 to the
+    largest label; instances.kept_nuclei makes them). Equal to erasing the
+    other nuclei and scoring, at the cost of one scoring: dropping a
+    predicted nucleus removes its column from the IoU matrix and changes no other.
     """
-    iou, predicted_areas = _overlaps(true_labels, predicted_labels)
-    return [_score_of(iou[:, predicted_areas >= max(min_size, 1)]) for min_size in min_sizes]
+    iou, predicted_ids = _overlaps(true_labels, predicted_labels)
+    return [_score_of(iou[:, np.asarray(keep, dtype=bool)[predicted_ids]]) for keep in keeps]
 
 
 def dice(true_mask, predicted_mask):

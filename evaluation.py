@@ -15,13 +15,15 @@ import itertools
 import numpy as np
 
 import instances
-from competition_metric import dice, image_score, image_scores_by_min_size
+from competition_metric import dice, image_score, image_scores_of_subsets
 
 TUNING_GRID = {
     "connected_components": {"threshold": (0.4, 0.5, 0.6)},
     "border_watershed": {"threshold": (0.4, 0.5, 0.6), "border_threshold": (0.3, 0.5, 0.7)},
 }
 MIN_SIZES = (0, 15, 40)
+MIN_CONFIDENCES = (0.0, 0.8, 0.85, 0.9)
+"""Mean nucleus probabilities below which a nucleus is dropped; 0.0 keeps every one."""
 
 
 def score_labels(true_labels, predicted_labels):
@@ -46,15 +48,18 @@ def tune_postprocessing(probability_maps, true_label_maps):
 
     Returns ``(best_parameters, table)``, where table has one row per
     candidate (its parameters and mean score), best first. Each labelling is
-    computed and matched to the truth once; the minimum sizes drop columns of
-    its IoU matrix.
+    computed and matched to the truth once; the minimum sizes and
+    confidences drop columns of its IoU matrix.
     """
+    filters = list(itertools.product(MIN_SIZES, MIN_CONFIDENCES))
     totals = {}
     for probabilities, truth in zip(probability_maps, true_label_maps):
         for candidate in _candidates():
             labels = instances.label_nuclei(probabilities, {**candidate, "min_size": 0})
-            for min_size, score in zip(MIN_SIZES, image_scores_by_min_size(truth, labels, MIN_SIZES)):
-                key = tuple(sorted({**candidate, "min_size": min_size}.items()))
+            areas, confidences = instances.nucleus_statistics(labels, probabilities[..., 0])
+            keeps = [instances.kept_nuclei(areas, confidences, *limits) for limits in filters]
+            for (min_size, min_confidence), score in zip(filters, image_scores_of_subsets(truth, labels, keeps)):
+                key = tuple(sorted({**candidate, "min_size": min_size, "min_confidence": min_confidence}.items()))
                 totals[key] = totals.get(key, 0.0) + score
     count = max(len(true_label_maps), 1)
     table = sorted(

@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import arrays
 from competition_metric import (
     dice,
     image_score,
-    image_scores_by_min_size,
+    image_scores_of_subsets,
     iou_matrix,
     labels_to_rles,
     rle_decode,
@@ -113,11 +113,22 @@ def test_iou_matrix_with_sparse_label_values_matches_dense_ones():
 @given(
     arrays(np.int32, (12, 12), elements=st.integers(0, 5)),
     arrays(np.int32, (12, 12), elements=st.integers(0, 7)),
-    st.lists(st.integers(0, 40), min_size=1, max_size=4),
+    st.lists(arrays(bool, 8), min_size=1, max_size=4),
 )
-def test_scores_by_min_size_equal_scoring_each_filtered_labelling(truth, prediction, min_sizes):
-    """The tuning scores every min size from one IoU matrix; it must agree with filtering, then scoring."""
-    from instances import filter_small
+def test_scores_of_subsets_equal_scoring_each_filtered_labelling(truth, prediction, keeps):
+    """The tuning scores every filter from one IoU matrix; it must agree with filtering, then scoring."""
+    from instances import keep_only
 
-    expected = [image_score(truth, filter_small(prediction, min_size)) for min_size in min_sizes]
-    assert image_scores_by_min_size(truth, prediction, min_sizes) == pytest.approx(expected)
+    expected = [image_score(truth, keep_only(prediction, keep)) for keep in keeps]
+    assert image_scores_of_subsets(truth, prediction, keeps) == pytest.approx(expected)
+
+
+def test_scores_of_subsets_follow_sparse_label_values():
+    """Label values too large for a dense pair count are compacted; a keep still names the original values."""
+    truth = square((12, 12), 0, 0, 4) + square((12, 12), 6, 6, 4, value=60000)
+    prediction = square((12, 12), 0, 0, 4, value=65000) + square((12, 12), 6, 6, 4, value=3)
+    keep_first = np.zeros(65001, dtype=bool)
+    keep_first[65000] = True
+    keep_both = keep_first.copy()
+    keep_both[3] = True
+    assert image_scores_of_subsets(truth, prediction, [keep_first, keep_both]) == [0.5, 1.0]

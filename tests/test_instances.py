@@ -57,6 +57,39 @@ def test_min_size_drops_small_nuclei_and_renumbers():
     assert np.count_nonzero(filtered) == 25
 
 
+def faint_and_strong_nuclei():
+    """Two separate 6 x 6 nuclei in a nucleus-probability map: mean probability 0.95 and 0.7 (a faint blob)."""
+    truth = np.zeros((20, 30), dtype=np.int32)
+    truth[4:10, 4:10] = 1
+    probabilities = np.zeros((20, 30, 2), dtype=np.float32)
+    probabilities[4:10, 4:10, 0] = 0.95
+    probabilities[4:10, 18:24, 0] = 0.7
+    return truth, probabilities
+
+
+def test_min_confidence_drops_nuclei_whose_mean_probability_is_below_it():
+    truth, probabilities = faint_and_strong_nuclei()
+    parameters = {"method": "border_watershed", "threshold": 0.5, "border_threshold": 0.5, "min_size": 0}
+    both = instances.label_nuclei(probabilities, parameters)
+    assert both.max() == 2
+    confident = instances.label_nuclei(probabilities, {**parameters, "min_confidence": 0.8})
+    assert confident.max() == 1
+    assert np.array_equal(confident > 0, truth > 0)
+    assert instances.label_nuclei(probabilities, {**parameters, "min_confidence": 0.6}).max() == 2
+
+
+def test_tuning_drops_faint_false_nuclei_and_its_score_is_what_the_parameters_give():
+    """The tuning scores confidences by dropping IoU columns; labelling with its choice must score the same."""
+    from evaluation import tune_postprocessing
+
+    truth, probabilities = faint_and_strong_nuclei()
+    best, table = tune_postprocessing([probabilities], [truth])
+    assert best["min_confidence"] > 0.7
+    assert table[0]["score"] == 1.0
+    assert image_score(truth, instances.label_nuclei(probabilities, best)) == table[0]["score"]
+    assert max(row["score"] for row in table if row["min_confidence"] == 0.0) == 0.5
+
+
 @settings(max_examples=50, deadline=None)
 @given(arrays(np.int32, (16, 16), elements=st.integers(0, 4)))
 def test_random_label_images_survive_the_instance_pipeline(labels):
