@@ -21,8 +21,9 @@ Methods (the ``method`` key of the parameters):
 
 Every method then drops the nuclei smaller than ``min_size`` pixels and, with
 ``min_confidence``, those whose mean nucleus probability is below it: the
-competition counts every false nucleus at every IoU threshold, and faint
-blobs are more often debris or background than nuclei.
+competition counts a false nucleus at every IoU threshold and a poor match
+as a false one at the higher thresholds, and faint nuclei are mostly poor
+matches or phantoms (docs/quality-log.md measures which).
 """
 
 import numpy as np
