@@ -60,6 +60,23 @@ def test_patience_stops_after_that_many_epochs_without_a_better_score(workdir, m
     assert (workdir / "my_model" / "history.csv").read_text().count("\n") == 1 + 3
 
 
+def test_only_the_epochs_from_score_from_are_scored_and_kept(workdir, monkeypatch):
+    seen = script_scores(monkeypatch, [0.4, 0.3])
+    config = train_in_process(workdir, 4, "--score-from", "3")
+    assert len(seen) == 2 and config["first_scored_epoch"] == 3
+    assert config["best_epoch"] == 3 and config["trained_epochs"] == 4
+    history = training.read_history(workdir / "my_model" / "history.csv")
+    assert [np.isnan(row["val_score"]) for row in history] == [True, True, False, False]
+    assert all(np.isfinite(row["val_loss"]) for row in history)
+
+
+def test_patience_counts_scored_epochs_only(workdir, monkeypatch, capsys):
+    script_scores(monkeypatch, [0.5, 0.4, 0.3])
+    config = train_in_process(workdir, 5, "--score-from", "3", "--patience", "1")
+    assert config["trained_epochs"] == 4 and config["best_epoch"] == 3
+    assert "no better validation score in the 1 epochs after epoch 3" in capsys.readouterr().out
+
+
 def test_curves_mark_the_kept_epoch_and_survive_a_history_begun_without_scores(tmp_path):
     """A run resumed from a checkpoint of older code has no val_score in its first rows."""
     rows = [{"epoch": 0, "loss": 1.0, "val_loss": 0.9}] + [

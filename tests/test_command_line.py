@@ -31,6 +31,8 @@ def one_line_error(result):
         (("64", "1", "8", "1e-3", "--max-blur", "-1"), "--max-blur must be zero or more, got '-1'"),
         (("64", "1", "8", "1e-3", "--contact-weight", "inf"), "--contact-weight must be finite"),
         (("64", "1", "8", "1e-3", "--boundary-width", "0"), "--boundary-width must be positive, got '0'"),
+        (("64", "5", "8", "1e-3", "--score-from", "6"), "--score-from 6 is after the last epoch, EPOCHS 5"),
+        (("64", "5", "8", "1e-3", "--score-from", "first"), "--score-from must be a number, got 'first'"),
     ],
 )
 def test_trainers_reject_bad_arguments(script, args, message, tmp_path):

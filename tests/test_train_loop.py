@@ -28,6 +28,26 @@ def test_anneal_holds_the_rate_then_descends_to_alpha():
     assert np.all(np.diff(rates) <= 1e-12)
 
 
+@pytest.mark.parametrize(
+    "options, first",
+    [
+        (["--schedule", "anneal"], 40),
+        (["--schedule", "plateau"], 0),
+        (["--schedule", "cosine"], 0),
+        (["--schedule", "anneal", "--score-from", "3"], 2),
+    ],
+)
+def test_scoring_begins_with_the_decay_unless_told(options, first):
+    """54 epochs annealed over the last quarter: the rate leaves its constant value during epoch 41 (40 from 0)."""
+    parser = training.make_parser("doc", "my_model")
+    args = parser.parse_args(["32", "54", "16", "1e-3", *options])
+    assert training.first_scored_epoch(args, SCHEDULES[args.schedule]) == first
+    steps_per_epoch = 10
+    schedule = AnnealSchedule.optimizer_learning_rate(1e-3, 54 * steps_per_epoch)
+    decay_begins = 40 * steps_per_epoch + steps_per_epoch // 2
+    assert float(schedule(decay_begins)) == pytest.approx(1e-3) and float(schedule(decay_begins + 1)) < 1e-3
+
+
 def test_anneal_survives_saving_with_the_optimizer(tmp_path):
     inputs = keras.Input((2,))
     model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
