@@ -165,7 +165,7 @@ def make_parser(doc, default_out):
         default="auto",
         metavar="EPOCH",
         help="first epoch (from 1) to end with the validation images' competition score, which picks the epoch "
-        "kept (about 12 s an epoch for 60 images on 2 cores); earlier epochs log the validation loss alone; auto: "
+        "kept (10-15 s an epoch for 60 images on 2 cores); earlier epochs log the validation loss alone; auto: "
         "the first epoch of the decay under --schedule anneal, else 1",
     )
     parser.add_argument(
