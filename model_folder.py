@@ -128,7 +128,7 @@ def load_model_file(path):
     """Load a .keras file in Keras's safe mode (no arbitrary code from lambdas); UserError if it fails."""
     import keras
 
-    import trainer_functional  # noqa: F401  (registers the loss, metrics and learning-rate schedule)
+    import trainer_functional  # noqa: F401  (registers the layer, loss, metrics and learning-rate schedule)
 
     try:
         return keras.saving.load_model(path, safe_mode=True)

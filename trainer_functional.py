@@ -11,9 +11,11 @@ H and W multiples of 16, and returns per-pixel probabilities for the channels
 in data_preprocessing.TARGET_CHANNELS. The original's ``down()`` discarded its
 first convolution (its result was overwritten); here every stage has its two.
 
-The loss, the metrics and the learning-rate schedule that a saved optimizer
-may hold are registered Keras objects, so ``keras.saving.load_model`` finds
-them once this module is imported, without ``custom_objects``.
+The batch normalization layer, the loss, the metrics and the learning-rate
+schedule that a saved optimizer may hold are registered Keras objects, so
+``keras.saving.load_model`` finds them once this module is imported, without
+``custom_objects``. Model folders saved before the fused layer existed hold
+Keras's own BatchNormalization and load as they are.
 
 Importing this module imports Keras (and with it TensorFlow).
 """
@@ -32,6 +34,58 @@ BATCH_NORM_MOMENTUM = 0.9
 few hundred steps, which is a whole short training run here: validation loss then jumps."""
 
 
+@keras.saving.register_keras_serializable(package="nuclei")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """Keras's BatchNormalization computed by TensorFlow's fused kernel on 4-D channels-last tensors.
+
+    Keras 3 normalises in separate float32 operations (cast, mean, variance,
+    scale, cast back), each a pass over the tensor and its gradient; on a CPU
+    in bfloat16 that was half of every training step (36 ms against 5 ms,
+    forward and backward, for a batch of 16 x 128 x 128 x 16). The fused
+    kernel takes the 16-bit tensor as it is and computes its statistics in
+    float32. Same weights, configuration and moving statistics as the Keras
+    layer; anything else it does not cover (a mask, renormalisation, another
+    backend or layout) goes to the Keras layer.
+    """
+
+    def _fusable(self, inputs, mask):
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and not self.renorm
+            and self.scale
+            and self.center
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        gamma, beta = ops.cast(self.gamma, "float32"), ops.cast(self.beta, "float32")
+        if training and self.trainable:
+            outputs, mean, unbiased_variance = tf.compat.v1.nn.fused_batch_norm(
+                inputs, gamma, beta, epsilon=self.epsilon, is_training=True
+            )
+            count = tf.cast(tf.reduce_prod(tf.shape(inputs)[:3]), "float32")
+            variance = unbiased_variance * (count - 1.0) / count
+            self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
+            self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
+        else:
+            outputs, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                inputs,
+                gamma,
+                beta,
+                mean=ops.cast(self.moving_mean, "float32"),
+                variance=ops.cast(self.moving_variance, "float32"),
+                epsilon=self.epsilon,
+                is_training=False,
+            )
+        return ops.cast(outputs, self.compute_dtype)
+
+
 def _conv_block(tensor, filters, stage):
     for index in (1, 2):
         tensor = layers.Conv2D(
@@ -42,7 +96,7 @@ def _conv_block(tensor, filters, stage):
             kernel_initializer="he_normal",
             name=f"{stage}_conv{index}",
         )(tensor)
-        tensor = layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_bn{index}")(tensor)
+        tensor = FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_bn{index}")(tensor)
         tensor = layers.Activation("relu", name=f"{stage}_relu{index}")(tensor)
     return tensor
 

@@ -22,7 +22,9 @@ Sections (each compares in one run, on the same data and machine):
 - onednn: the same with TensorFlow's oneDNN CPU kernels off (TF_ENABLE_ONEDNN_OPTS=0)
   and on, which the suite leaves them;
 - precision: the same in float32 and in the trainers' 16-bit compute (--mixed-precision on:
-  bfloat16 on a CPU, float16 on a GPU).
+  bfloat16 on a CPU, float16 on a GPU);
+- normalization: the same with the U-Net's batch normalizations as Keras's own layer
+  (the suite's design until 2026-11-26) and as its fused one (``FusedBatchNormalization``).
 
 The training section computes as the trainers do by default (--mixed-precision auto);
 the allocator and onednn children compute in float32, as when they were first measured.
@@ -48,7 +50,8 @@ import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
 import training  # noqa: E402
 
-SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision")
+SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision", "normalization")
+BATCH_NORMALIZATIONS = ("fused", "keras")
 FLOAT32 = ["--mixed-precision", "off"]
 
 
@@ -188,7 +191,20 @@ def matmul_flops_per_second(tf, size=2048, repeats=10):
     return 2 * size**3 * repeats / (time.perf_counter() - started)
 
 
-def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto"):
+def with_keras_batch_normalization(model):
+    """The same network with Keras's own BatchNormalization wherever it has the suite's fused one."""
+    import keras
+
+    import trainer_functional as tfn
+
+    def clone(layer):
+        kind = keras.layers.BatchNormalization if isinstance(layer, tfn.FusedBatchNormalization) else type(layer)
+        return kind.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", batch_normalization="fused"):
     tf = cli.import_tensorflow()
     import keras
 
@@ -204,6 +220,8 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto"):
     )
     policy = training.set_compute_policy(args.mixed_precision)
     model = tfn.build_unet()
+    if batch_normalization == "keras":
+        model = with_keras_batch_normalization(model)
     model.compile(
         optimizer=training.new_adam(1e-3),
         loss=lambda truth, prediction: tfn.bce_dice_loss(truth, prediction, args.contact_weight),
@@ -235,6 +253,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto"):
     achieved = 3 * flops * pipeline_rate
     return {
         "compute_policy": policy,
+        "batch_normalization": batch_normalization,
         "crop_px": size,
         "batch": batch,
         "pipeline_images_per_s": round(pipeline_rate, 2),
@@ -269,6 +288,7 @@ def _compare_in_children(folder, variants, steps, ratio_name):
             results[f"{label}_onednn_kernels"] = child["onednn_kernels"]
             for key in (
                 "compute_policy",
+                "batch_normalization",
                 "pipeline_images_per_s",
                 "pipeline_kernel_cpu_fraction",
                 "pipeline_page_faults_per_image",
@@ -304,6 +324,12 @@ def bench_precision(folder, steps=30):
     """The training section in float32 and in the 16-bit compute the trainers pick for this device."""
     variants = {"float32": ({}, FLOAT32), "mixed": ({}, ["--mixed-precision", "on"])}
     return _compare_in_children(folder, variants, steps, "mixed_vs_float32")
+
+
+def bench_normalization(folder, steps=30):
+    """The training section with Keras's BatchNormalization and with the fused one, in the trainers' precision."""
+    variants = {name: ({}, ["--batch-normalization", name]) for name in ("keras", "fused")}
+    return _compare_in_children(folder, variants, steps, "fused_vs_keras")
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -372,13 +398,20 @@ def main(argv=None):
     parser.add_argument(
         "--training-steps",
         type=cli.positive_int("--training-steps"),
-        help="timed steps of the training section; unset: 8, and 30 in each child of allocator, onednn, precision",
+        help="timed steps of the training section; unset: 8, and 30 in each child of allocator, onednn, precision"
+        " and normalization",
     )
     parser.add_argument(
         "--mixed-precision",
         choices=training.PRECISION_CHOICES,
         default="auto",
         help="the training section's compute precision, as the trainers' option",
+    )
+    parser.add_argument(
+        "--batch-normalization",
+        choices=BATCH_NORMALIZATIONS,
+        default="fused",
+        help="the training section's batch normalization: the suite's fused layer or Keras's own",
     )
     args = parser.parse_args(argv)
 
@@ -395,12 +428,17 @@ def main(argv=None):
             "loading": lambda: bench_loading(parsed.data, ids),
             "memory": lambda: bench_memory(parsed.data),
             "training": lambda: bench_training(
-                parsed.data, ids, steps=parsed.training_steps or 8, precision=parsed.mixed_precision
+                parsed.data,
+                ids,
+                steps=parsed.training_steps or 8,
+                precision=parsed.mixed_precision,
+                batch_normalization=parsed.batch_normalization,
             ),
             "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
             "allocator": lambda: bench_allocator(parsed.data, steps=parsed.training_steps or 30),
             "onednn": lambda: bench_onednn(parsed.data, steps=parsed.training_steps or 30),
             "precision": lambda: bench_precision(parsed.data, steps=parsed.training_steps or 30),
+            "normalization": lambda: bench_normalization(parsed.data, steps=parsed.training_steps or 30),
         }
         for section in parsed.only:
             started = time.perf_counter()

@@ -39,3 +39,13 @@ def test_precision_section_times_training_in_float32_and_in_16_bits(sample_dir, 
     assert precision["float32_compute_policy"] == "float32"
     assert precision["mixed_compute_policy"] in ("mixed_bfloat16", "mixed_float16")
     assert precision["mixed_pipeline_images_per_s"] > 0 and precision["mixed_vs_float32"] > 0
+
+
+def test_normalization_section_times_training_with_keras_and_fused_batch_normalization(sample_dir, tmp_path):
+    normalization = run_benchmark(sample_dir, tmp_path, "normalization")["normalization"]
+    assert (normalization["keras_batch_normalization"], normalization["fused_batch_normalization"]) == (
+        "keras",
+        "fused",
+    )
+    assert normalization["keras_compute_policy"] == normalization["fused_compute_policy"]
+    assert normalization["keras_pipeline_images_per_s"] > 0 and normalization["fused_vs_keras"] > 0

@@ -28,6 +28,72 @@ def test_every_down_stage_has_two_convolutions_in_sequence():
     assert conv2.input.shape[-1] == 16  # fed by the first convolution's block, not by the image
 
 
+def test_every_batch_normalization_is_the_fused_one():
+    model = tfn.build_unet()
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 18
+    assert all(isinstance(layer, tfn.FusedBatchNormalization) for layer in norms)
+
+
+def _norm_pair(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    channels = shape[-1]
+    weights = [
+        rng.normal(size=channels).astype(np.float32),
+        rng.normal(size=channels).astype(np.float32),
+        rng.normal(size=channels).astype(np.float32),
+        rng.uniform(0.5, 1.5, channels).astype(np.float32),
+    ]
+    pair = keras.layers.BatchNormalization(momentum=0.9), tfn.FusedBatchNormalization(momentum=0.9)
+    for layer in pair:
+        layer.build(shape)
+        layer.set_weights(weights)
+    return pair
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("training", [True, False])
+def test_fused_batch_normalization_computes_what_keras_does(policy, training):
+    import tensorflow as tf
+
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        keras_norm, fused_norm = _norm_pair((4, 16, 16, 8))
+        rng = np.random.default_rng(1)
+        inputs = tf.cast(rng.normal(1.0, 3.0, (4, 16, 16, 8)), keras_norm.compute_dtype)
+        loss_weights = rng.normal(size=(4, 16, 16, 8)).astype(np.float32)
+        results = []
+        for layer in (keras_norm, fused_norm):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                outputs = layer(inputs, training=training)
+                loss = tf.reduce_sum(tf.cast(outputs, "float32") * loss_weights)
+            gradients = tape.gradient(loss, [inputs, *layer.trainable_variables])
+            results.append((outputs, gradients, layer.get_weights()))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    (keras_out, keras_grads, keras_weights), (fused_out, fused_grads, fused_weights) = results
+    assert fused_out.dtype == keras_out.dtype
+    tolerance = 1e-5 if policy == "float32" else 0.05
+    np.testing.assert_allclose(np.float32(fused_out), np.float32(keras_out), atol=tolerance)
+    for fused, expected in zip(fused_grads, keras_grads, strict=True):
+        scale = float(np.abs(np.float32(expected)).max())
+        np.testing.assert_allclose(np.float32(fused), np.float32(expected), atol=tolerance * scale)
+    for fused, expected in zip(fused_weights, keras_weights, strict=True):
+        np.testing.assert_allclose(fused, expected, rtol=1e-5)
+    if training:
+        assert not np.allclose(fused_weights[2], _norm_pair((4, 16, 16, 8))[1].get_weights()[2]), "moving mean moved"
+
+
+def test_fused_batch_normalization_leaves_what_it_cannot_fuse_to_keras():
+    keras_norm, fused_norm = _norm_pair((2, 5, 8))
+    inputs = np.random.default_rng(2).normal(size=(2, 5, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        np.asarray(fused_norm(inputs, training=True)), np.asarray(keras_norm(inputs, training=True)), atol=1e-6
+    )
+    np.testing.assert_allclose(fused_norm.get_weights()[3], keras_norm.get_weights()[3], rtol=1e-6)
+
+
 def test_filters_must_match_depth():
     with pytest.raises(ValueError):
         tfn.build_unet(filters=(8, 16, 32))
