@@ -24,7 +24,9 @@ Sections (each compares in one run, on the same data and machine):
 - precision: the same in float32 and in the trainers' 16-bit compute (--mixed-precision on:
   bfloat16 on a CPU, float16 on a GPU);
 - normalization: the same with the U-Net's batch normalizations as Keras's own layer
-  (the suite's design until 2026-11-26) and as its fused one (``FusedBatchNormalization``).
+  (the suite's design until 2026-11-26) and as its fused one (``FusedBatchNormalization``);
+- xla: the same with the training step run op by op and compiled by XLA (``--xla off``
+  and ``on``), which the trainers turn on by themselves only where a GPU is visible.
 
 The training section computes as the trainers do by default (--mixed-precision auto);
 the allocator and onednn children compute in float32, as when they were first measured.
@@ -50,7 +52,7 @@ import cli  # noqa: E402
 import data_preprocessing as dp  # noqa: E402
 import training  # noqa: E402
 
-SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision", "normalization")
+SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision", "normalization", "xla")
 BATCH_NORMALIZATIONS = ("keras", "fused")
 """Keras 3's own layer (the suite's until 2026-11-26), then the fused one; fused_vs_keras divides their speeds."""
 FLOAT32 = ["--mixed-precision", "off"]
@@ -205,7 +207,7 @@ def with_keras_batch_normalization(model):
     return keras.models.clone_model(model, clone_function=clone)
 
 
-def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", batch_normalization="fused"):
+def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", batch_normalization="fused", xla="auto"):
     tf = cli.import_tensorflow()
     import keras
 
@@ -217,8 +219,9 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     strategy = tf.distribute.get_strategy()
     keras.utils.set_random_seed(0)
     args = training.make_parser(__doc__, "unused").parse_args(
-        [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision]
+        [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision, "--xla", xla]
     )
+    jit_compile = cli.switch_is_on(args.xla, bool(tf.config.list_physical_devices("GPU")))
     policy = training.set_compute_policy(args.mixed_precision)
     model = tfn.build_unet()
     if batch_normalization == "keras":
@@ -227,9 +230,10 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
         optimizer=training.new_adam(1e-3),
         loss=lambda truth, prediction: tfn.bce_dice_loss(truth, prediction, args.contact_weight),
         metrics=[tfn.dice_coef],
+        jit_compile=jit_compile,
     )
     data = training.distributed_training_data(strategy, images, targets, list(range(len(images))), args, 0)
-    loop = TrainLoop(model, model.optimizer, strategy, contact_weight=args.contact_weight)
+    loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
     iterator = iter(data)
     loop.run_epoch(iterator, 2, progress=False)
     usage_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -255,6 +259,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     return {
         "compute_policy": policy,
         "batch_normalization": batch_normalization,
+        "xla": jit_compile,
         "crop_px": size,
         "batch": batch,
         "pipeline_images_per_s": round(pipeline_rate, 2),
@@ -290,6 +295,7 @@ def _compare_in_children(folder, variants, steps, ratio_name):
             for key in (
                 "compute_policy",
                 "batch_normalization",
+                "xla",
                 "pipeline_images_per_s",
                 "pipeline_kernel_cpu_fraction",
                 "pipeline_page_faults_per_image",
@@ -331,6 +337,12 @@ def bench_normalization(folder, steps=30):
     """The training section with Keras's BatchNormalization and with the fused one, in the trainers' precision."""
     variants = {name: ({}, ["--batch-normalization", name]) for name in BATCH_NORMALIZATIONS}
     return _compare_in_children(folder, variants, steps, "fused_vs_keras")
+
+
+def bench_xla(folder, steps=30):
+    """The training section with the step run op by op and compiled by XLA, in the trainers' precision."""
+    variants = {"plain": ({}, ["--xla", "off"]), "compiled": ({}, ["--xla", "on"])}
+    return _compare_in_children(folder, variants, steps, "compiled_vs_plain")
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
@@ -400,7 +412,7 @@ def main(argv=None):
         "--training-steps",
         type=cli.positive_int("--training-steps"),
         help="timed steps of the training section; unset: 8, and 30 in each child of allocator, onednn, precision"
-        " and normalization",
+        ", normalization and xla",
     )
     parser.add_argument(
         "--mixed-precision",
@@ -413,6 +425,9 @@ def main(argv=None):
         choices=BATCH_NORMALIZATIONS,
         default="fused",
         help="the training section's batch normalization: the suite's fused layer or Keras's own",
+    )
+    cli.add_switch(
+        parser, "--xla", "the training section's XLA-compiled step, as the trainers' option", "on when a GPU is visible"
     )
     args = parser.parse_args(argv)
 
@@ -434,12 +449,14 @@ def main(argv=None):
                 steps=parsed.training_steps or 8,
                 precision=parsed.mixed_precision,
                 batch_normalization=parsed.batch_normalization,
+                xla=parsed.xla,
             ),
             "prediction": lambda: bench_prediction(parsed.data, ids, parsed.model),
             "allocator": lambda: bench_allocator(parsed.data, steps=parsed.training_steps or 30),
             "onednn": lambda: bench_onednn(parsed.data, steps=parsed.training_steps or 30),
             "precision": lambda: bench_precision(parsed.data, steps=parsed.training_steps or 30),
             "normalization": lambda: bench_normalization(parsed.data, steps=parsed.training_steps or 30),
+            "xla": lambda: bench_xla(parsed.data, steps=parsed.training_steps or 30),
         }
         for section in parsed.only:
             started = time.perf_counter()

@@ -49,3 +49,10 @@ def test_normalization_section_times_training_with_keras_and_fused_batch_normali
     )
     assert normalization["keras_compute_policy"] == normalization["fused_compute_policy"]
     assert normalization["keras_pipeline_images_per_s"] > 0 and normalization["fused_vs_keras"] > 0
+
+
+def test_xla_section_times_training_run_op_by_op_and_compiled(sample_dir, tmp_path):
+    xla = run_benchmark(sample_dir, tmp_path, "xla")["xla"]
+    assert (xla["plain_xla"], xla["compiled_xla"]) == (False, True)
+    assert xla["plain_compute_policy"] == xla["compiled_compute_policy"]
+    assert xla["plain_pipeline_images_per_s"] > 0 and xla["compiled_vs_plain"] > 0
