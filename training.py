@@ -83,6 +83,13 @@ def set_compute_policy(choice):
     return policy
 
 
+def xla_compiles(choice):
+    """Whether an --xla choice compiles the training step on this machine: auto only where a GPU is visible,
+    as XLA's CPU step is several times slower than TensorFlow's (benchmarks/README.md)."""
+    tf = cli.import_tensorflow()
+    return cli.switch_is_on(choice, bool(tf.config.list_physical_devices("GPU")))
+
+
 def new_adam(learning_rate):
     """Adam, with loss scaling when the global policy computes in float16, whose range loses small gradients."""
     import keras
@@ -494,8 +501,7 @@ def train(args, sampler, describe_sampling=None, log=print):
     from train_loop import SCHEDULES, TrainLoop
 
     schedule_class = SCHEDULES[args.schedule]
-    gpu_visible = bool(tf.config.list_physical_devices("GPU"))
-    jit_compile = cli.switch_is_on(args.xla, gpu_visible)
+    jit_compile = xla_compiles(args.xla)
     previous_policy = keras.mixed_precision.global_policy()
     set_compute_policy(args.mixed_precision)
     finished_epochs = resume_state["finished_epochs"] if resume_state else 0

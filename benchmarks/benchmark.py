@@ -221,7 +221,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     args = training.make_parser(__doc__, "unused").parse_args(
         [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision, "--xla", xla]
     )
-    jit_compile = cli.switch_is_on(args.xla, bool(tf.config.list_physical_devices("GPU")))
+    jit_compile = training.xla_compiles(args.xla)
     policy = training.set_compute_policy(args.mixed_precision)
     model = tfn.build_unet()
     if batch_normalization == "keras":
