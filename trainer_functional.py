@@ -9,7 +9,8 @@ Usage::
 The network is fully convolutional: it takes (H, W, 3) images in [0, 1] with
 H and W multiples of 16, and returns per-pixel probabilities for the channels
 in data_preprocessing.TARGET_CHANNELS. The original's ``down()`` discarded its
-first convolution (its result was overwritten); here every stage has its two.
+first convolution (its result was overwritten); here every stage has its two,
+and a residual shortcut around them.
 
 The batch normalization layer, the loss, the metrics and the learning-rate
 schedule that a saved optimizer may hold are registered Keras objects, so
@@ -87,6 +88,17 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
 
 def _conv_block(tensor, filters, stage):
+    """Two 3x3 convolutions, each batch-normalised, and a residual shortcut.
+
+    The shortcut, a 1x1 convolution of the block's input (a projection, as
+    every block changes the width), is added before the second ReLU, as in
+    He et al.'s ResNet: the network is too small to overfit in the CPU
+    budget, and the shortcut makes it learn more per epoch (docs/quality-log.md).
+    """
+    shortcut = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer="he_normal", name=f"{stage}_shortcut")(
+        tensor
+    )
+    shortcut = FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_shortcut_bn")(shortcut)
     for index in (1, 2):
         tensor = layers.Conv2D(
             filters,
@@ -97,6 +109,8 @@ def _conv_block(tensor, filters, stage):
             name=f"{stage}_conv{index}",
         )(tensor)
         tensor = FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_bn{index}")(tensor)
+        if index == 2:
+            tensor = layers.Add(name=f"{stage}_residual")([tensor, shortcut])
         tensor = layers.Activation("relu", name=f"{stage}_relu{index}")(tensor)
     return tensor
 
@@ -105,7 +119,8 @@ def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_si
     """A U-Net with len(filters) - 1 down and up stages and a sigmoid output per channel.
 
     Layers are named by stage: ``down1_conv1`` ... ``bottom_conv2`` ...
-    ``up1_conv2``, ``output``. The output is float32 even under mixed precision.
+    ``up1_conv2``, ``output``; each stage's shortcut ``down1_shortcut`` and
+    its sum ``down1_residual``. The output is float32 even under mixed precision.
     input_size (height, width) fixes the input's size; the default takes any.
     """
     if len(filters) != MODEL_DEPTH + 1:

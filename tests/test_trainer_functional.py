@@ -28,10 +28,23 @@ def test_every_down_stage_has_two_convolutions_in_sequence():
     assert conv2.input.shape[-1] == 16  # fed by the first convolution's block, not by the image
 
 
+@pytest.mark.parametrize("stage", ["down1", "down4", "bottom", "up4", "up1"])
+def test_every_stage_adds_its_projected_input_to_its_second_convolution(stage):
+    """The residual sum takes the second normalised convolution and the 1x1 projection of the stage's input."""
+    model = tfn.build_unet()
+    residual = model.get_layer(f"{stage}_residual")
+    sources = {tensor._keras_history.operation.name for tensor in residual.input}
+    assert sources == {f"{stage}_bn2", f"{stage}_shortcut_bn"}
+    shortcut, conv1 = model.get_layer(f"{stage}_shortcut"), model.get_layer(f"{stage}_conv1")
+    assert shortcut.kernel_size == (1, 1)
+    assert shortcut.input is conv1.input
+    assert model.get_layer(f"{stage}_relu2").input is residual.output
+
+
 def test_every_batch_normalization_is_the_fused_one():
     model = tfn.build_unet()
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert len(norms) == 18
+    assert len(norms) == 27  # two per stage and one per shortcut, nine stages
     assert all(isinstance(layer, tfn.FusedBatchNormalization) for layer in norms)
 
 
