@@ -87,6 +87,14 @@ class FusedBatchNormalization(layers.BatchNormalization):
         return ops.cast(outputs, self.compute_dtype)
 
 
+def _normalised_conv(tensor, filters, kernel_size, name, norm_name):
+    """A bias-free convolution and its fused batch normalization, the unit every stage is built of."""
+    tensor = layers.Conv2D(
+        filters, kernel_size, padding="same", use_bias=False, kernel_initializer="he_normal", name=name
+    )(tensor)
+    return FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=norm_name)(tensor)
+
+
 def _conv_block(tensor, filters, stage):
     """Two 3x3 convolutions, each batch-normalised, and a residual shortcut.
 
@@ -95,24 +103,12 @@ def _conv_block(tensor, filters, stage):
     He et al.'s ResNet: the network is too small to overfit in the CPU
     budget, and the shortcut makes it learn more per epoch (docs/quality-log.md).
     """
-    shortcut = layers.Conv2D(filters, 1, use_bias=False, kernel_initializer="he_normal", name=f"{stage}_shortcut")(
-        tensor
-    )
-    shortcut = FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_shortcut_bn")(shortcut)
-    for index in (1, 2):
-        tensor = layers.Conv2D(
-            filters,
-            3,
-            padding="same",
-            use_bias=False,
-            kernel_initializer="he_normal",
-            name=f"{stage}_conv{index}",
-        )(tensor)
-        tensor = FusedBatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"{stage}_bn{index}")(tensor)
-        if index == 2:
-            tensor = layers.Add(name=f"{stage}_residual")([tensor, shortcut])
-        tensor = layers.Activation("relu", name=f"{stage}_relu{index}")(tensor)
-    return tensor
+    shortcut = _normalised_conv(tensor, filters, 1, f"{stage}_shortcut", f"{stage}_shortcut_bn")
+    tensor = _normalised_conv(tensor, filters, 3, f"{stage}_conv1", f"{stage}_bn1")
+    tensor = layers.Activation("relu", name=f"{stage}_relu1")(tensor)
+    tensor = _normalised_conv(tensor, filters, 3, f"{stage}_conv2", f"{stage}_bn2")
+    tensor = layers.Add(name=f"{stage}_residual")([tensor, shortcut])
+    return layers.Activation("relu", name=f"{stage}_relu2")(tensor)
 
 
 def build_unet(filters=DEFAULT_FILTERS, output_channels=2, name="unet", input_size=(None, None)):
