@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON := $(abspath $(VENV))/bin/python
 SAMPLE ?= sample
+# pytest processes for `make test`: most of the suite's time is single-threaded start-up and tracing.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint sample clean
 
@@ -24,7 +26,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 test: lint
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest --numprocesses $(TEST_WORKERS)
 
 clean:
 	rm -rf $(SAMPLE) results my_model my_balanced_model predictions_report.csv submission_*.csv
