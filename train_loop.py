@@ -130,6 +130,16 @@ class _Schedule:
         """The first epoch (from 0) whose weights may be the run's best: any, unless the schedule says otherwise."""
         return 0
 
+    @staticmethod
+    def can_end_after(finished_epochs, total_epochs, planned_epochs):
+        """Whether a run finished_epochs in, planned to end after planned_epochs, may end after total_epochs
+        instead (a time limit's plan): yes, where the rate does not depend on the run's end. Stopping now is
+        always possible and not asked."""
+        return True
+
+    def end_after(self, total_epochs, steps_per_epoch):
+        """Make the learning rate follow a run of total_epochs epochs (a time limit's plan)."""
+
 
 class PlateauSchedule(_Schedule):
     """Halve the learning rate (down to MIN_LR) when the validation loss has not improved for PATIENCE epochs."""
@@ -164,6 +174,11 @@ class CosineSchedule(_Schedule):
     def optimizer_learning_rate(learning_rate, total_steps):
         return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps, alpha=CosineSchedule.ALPHA)
 
+    @staticmethod
+    def can_end_after(finished_epochs, total_epochs, planned_epochs):
+        """Only as planned: the decay spans the whole run, so another end changes every rate so far."""
+        return total_epochs == planned_epochs
+
 
 class AnnealSchedule(_Schedule):
     """The learning rate stays at its start value, then follows a cosine down to ALPHA of it over the
@@ -185,6 +200,20 @@ class AnnealSchedule(_Schedule):
         """The epoch (from 0) in which the decay begins. The weights of the constant rate before it jump
         about: 13 of the 14 annealed runs in docs/quality-log.md kept an epoch of the decay."""
         return int(epochs * (1.0 - AnnealSchedule.ANNEAL_FRACTION))
+
+    @staticmethod
+    def can_end_after(finished_epochs, total_epochs, planned_epochs):
+        """Sooner, always: where the decay moves into the past, the rate drops to where it would be (a
+        shorter descent beats none). Later, only while the rate is held, lest it rise again."""
+        return total_epochs <= planned_epochs or finished_epochs <= total_epochs * (
+            1.0 - AnnealSchedule.ANNEAL_FRACTION
+        )
+
+    def end_after(self, total_epochs, steps_per_epoch):
+        """Move the decay to the last quarter of a run of total_epochs. Keras has no public accessor for an
+        optimizer's schedule object, hence the private attribute."""
+        optimizer = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        optimizer._learning_rate.set_total_steps(total_epochs * steps_per_epoch)
 
 
 SCHEDULES = {"plateau": PlateauSchedule, "cosine": CosineSchedule, "anneal": AnnealSchedule}

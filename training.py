@@ -34,6 +34,7 @@ import evaluation
 import model_folder
 import safe_io
 from image_types import ImageTyper, add_type_arguments
+from time_budget import TimeBudget
 
 CHECKPOINT = "checkpoint.keras"
 CHECKPOINT_STATE = "checkpoint.json"
@@ -181,6 +182,15 @@ def make_parser(doc, default_out):
         help="stop after this many epochs without a better validation score; unset: train all EPOCHS",
     )
     parser.add_argument(
+        "--time-limit",
+        type=cli.positive_float("--time-limit"),
+        metavar="MINUTES",
+        help="end the run, loading and the final tuning included, within MINUTES of wall time: after each epoch "
+        "the epochs still to come are planned from the times measured so far, and where not all EPOCHS fit, "
+        "--schedule anneal brings its decay forward (plateau and cosine stop where the time runs out); "
+        "--score-from keeps its distance from the end; unset: train all EPOCHS",
+    )
+    parser.add_argument(
         "--steps-per-epoch",
         type=cli.positive_int("--steps-per-epoch"),
         help="training steps per epoch; unset: one pass over the epoch's samples",
@@ -214,13 +224,18 @@ def check_args(parser, args):
         parser.error(f"--val-fraction must lie between 0 and 1, got {args.val_fraction}")
     if args.score_from != "auto" and args.score_from > args.epochs:
         parser.error(f"--score-from {args.score_from} is after the last epoch, EPOCHS {args.epochs}")
+    if args.time_limit and args.strategy == "multiworker":
+        parser.error("--time-limit cannot be used with --strategy multiworker: each worker would plan its own epochs")
 
 
-def first_scored_epoch(args, schedule_class):
-    """The first epoch (from 0) that ends with the validation score, as --score-from says."""
+def first_scored_epoch(args, schedule_class, planned_epochs=None):
+    """The first epoch (from 0) that ends with the validation score, as --score-from says, in a run planned to
+    end after planned_epochs (EPOCHS, unless --time-limit shortened it): auto follows the schedule, and an
+    epoch given keeps its distance from the end."""
+    planned = args.epochs if planned_epochs is None else planned_epochs
     if args.score_from == "auto":
-        return schedule_class.first_epoch_worth_scoring(args.epochs)
-    return args.score_from - 1
+        return schedule_class.first_epoch_worth_scoring(planned)
+    return max(args.score_from - 1 - (args.epochs - planned), 0)
 
 
 def uniform_sampler(types):
@@ -455,8 +470,10 @@ def train(args, sampler, describe_sampling=None, log=print):
     """Train a U-Net as args say, drawing each epoch's images with sampler, and write the model folder.
 
     Under a multi-worker strategy every worker trains; only the chief logs
-    and writes the model folder.
+    and writes the model folder. --time-limit counts from here.
     """
+    started = time.monotonic()
+    budget = TimeBudget(args.time_limit * 60.0) if args.time_limit else None
     resume_state = None
     if args.resume:
         resume_state = _load_resume_state(model_folder.ModelFolderWriter.work_dir_of(args.out))
@@ -512,7 +529,8 @@ def train(args, sampler, describe_sampling=None, log=print):
     val_data = dp.validation_dataset(val_images, val_targets, args.img_size, args.batch_size, seed)
     del val_images, val_targets
     steps_per_epoch = args.steps_per_epoch or -(-len(sample_indices) // args.batch_size)
-    score_from = first_scored_epoch(args, schedule_class)
+    planned_epochs = min(args.epochs, resume_state.get("planned_epochs", args.epochs)) if resume_state else args.epochs
+    score_from = first_scored_epoch(args, schedule_class, planned_epochs)
 
     config = {
         "script": Path(sys.argv[0]).name,
@@ -522,7 +540,6 @@ def train(args, sampler, describe_sampling=None, log=print):
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "schedule": args.schedule,
-        "first_scored_epoch": score_from + 1,
         "max_blur_sigma": args.max_blur,
         "contact_weight": args.contact_weight,
         "boundary_width": args.boundary_width,
@@ -562,22 +579,37 @@ def train(args, sampler, describe_sampling=None, log=print):
     iterator = iter(train_data)
     progress = chief and sys.stdout.isatty()
     previous_handler = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if budget:
+        budget.begin_epochs()
     try:
-        for epoch in range(finished_epochs, args.epochs):
-            started = time.perf_counter()
-            log(f"Epoch {epoch + 1}/{args.epochs}")
+        epoch = finished_epochs
+        while epoch < planned_epochs:
+            epoch_started = time.perf_counter()
+            log(f"Epoch {epoch + 1}/{planned_epochs}")
             logs = loop.run_epoch(iterator, steps_per_epoch, progress=progress)
             logs.update(loop.evaluate(val_data))
             scored = epoch >= score_from
-            if scored:
-                logs["val_score"] = epoch_validation_score(model, val_samples)
+            if scored or (budget and budget.scoring_seconds is None):
+                scoring_started = time.perf_counter()
+                score = epoch_validation_score(model, val_samples)
+                if budget:
+                    budget.record_scoring(time.perf_counter() - scoring_started)
+                if scored:
+                    logs["val_score"] = score
+                else:
+                    log(f"validation score {score:.3f}, measured once to plan --time-limit (the epoch is not kept)")
             logs["learning_rate"] = schedule.learning_rate
             schedule.update(logs["val_loss"])
             if scored and logs["val_score"] > best["score"]:
                 best = {"score": logs["val_score"], "epoch": epoch}
-            seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - epoch_started
             log(f"{seconds:.0f}s - " + " - ".join(f"{name}: {value:.4f}" for name, value in logs.items()))
             history.append({"epoch": epoch, **logs, "seconds": seconds})
+            if budget:
+                budget.end_epoch()
+                planned_epochs, score_from = _plan_within_time_limit(
+                    budget, args, schedule, schedule_class, epoch + 1, planned_epochs, steps_per_epoch, log
+                )
             if writer:
                 state = {
                     "seed": seed,
@@ -585,6 +617,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                     "train_ids": train_ids,
                     "val_ids": val_ids,
                     "finished_epochs": epoch + 1,
+                    "planned_epochs": planned_epochs,
                     "schedule": schedule.state,
                     **{key: getattr(args, name) for name, (key, _) in KEPT_ON_RESUME.items()},
                     "best": best,
@@ -594,6 +627,7 @@ def train(args, sampler, describe_sampling=None, log=print):
                 best_epoch = best["epoch"] + 1
                 log(f"stopping: no better validation score in the {args.patience} epochs after epoch {best_epoch}")
                 break
+            epoch += 1
     except KeyboardInterrupt:
         if writer:
             state_path = writer.work_dir / CHECKPOINT_STATE
@@ -608,19 +642,21 @@ def train(args, sampler, describe_sampling=None, log=print):
     work_dir = writer.work_dir
     if best["epoch"] >= 0 and best["epoch"] != history[-1]["epoch"]:
         model.load_weights(work_dir / BEST_WEIGHTS.format(best["epoch"] + 1))
-        log(
-            f"keeping epoch {best['epoch'] + 1}, the best validation score ({best['score']:.3f}; "
-            f"the last epoch: {history[-1]['val_score']:.3f})"
-        )
+        last_score = history[-1].get("val_score", float("nan"))
+        last = f"; the last epoch: {last_score:.3f}" if np.isfinite(last_score) else ""
+        log(f"keeping epoch {best['epoch'] + 1}, the best validation score ({best['score']:.3f}{last})")
     if config["training_precision"] != "float32":
         optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
         model = tfn.float32_copy(model)
         tfn.compile_unet(model, optimizer)
     summary = validation_report(model, val_samples, val_types, work_dir, log=log)
+    config["first_scored_epoch"] = score_from + 1
     config["best_epoch"] = best["epoch"] + 1
+    config["planned_epochs"] = planned_epochs
     config["trained_epochs"] = len(history)
     config["validation"] = summary
     config["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    config["run_seconds"] = round(time.monotonic() - started, 1)
     safe_io.atomic_save(work_dir / "model.keras", model.save)
     plot_history(work_dir / "history.csv", work_dir / "training_curves.png")
     safe_io.atomic_write_json(work_dir / "config.json", config)
@@ -631,6 +667,24 @@ def train(args, sampler, describe_sampling=None, log=print):
         log(f"skipped {len(skipped)} image(s) with bad data: " + ", ".join(image_id for image_id, _ in skipped))
     log(f"model folder written: {args.out}")
     return args.out
+
+
+def _plan_within_time_limit(budget, args, schedule, schedule_class, finished, planned, steps_per_epoch, log):
+    """The run's epochs planned anew from the time left, and its first scored epoch; logs a change of plan."""
+    replanned = budget.plan(
+        finished,
+        args.epochs,
+        lambda total: schedule.can_end_after(finished, total, planned),
+        lambda total: first_scored_epoch(args, schedule_class, total),
+    )
+    if replanned != planned:
+        timing = f"epochs of {budget.typical_epoch_seconds():.0f} s, scoring {budget.scoring_seconds:.0f} s"
+        if replanned > finished:
+            schedule.end_after(replanned, steps_per_epoch)
+            log(f"--time-limit {args.time_limit:g} min: {replanned} of {args.epochs} epochs fit ({timing})")
+        else:
+            log(f"stopping: another epoch would not end within --time-limit {args.time_limit:g} min ({timing})")
+    return replanned, first_scored_epoch(args, schedule_class, replanned)
 
 
 def _silent(_text):

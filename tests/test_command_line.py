@@ -33,6 +33,11 @@ def one_line_error(result):
         (("64", "1", "8", "1e-3", "--boundary-width", "0"), "--boundary-width must be positive, got '0'"),
         (("64", "5", "8", "1e-3", "--score-from", "6"), "--score-from 6 is after the last epoch, EPOCHS 5"),
         (("64", "5", "8", "1e-3", "--score-from", "first"), "--score-from must be a number, got 'first'"),
+        (("64", "5", "8", "1e-3", "--time-limit", "0"), "--time-limit must be positive, got '0'"),
+        (
+            ("64", "5", "8", "1e-3", "--time-limit", "45", "--strategy", "multiworker"),
+            "--time-limit cannot be used with --strategy multiworker",
+        ),
     ],
 )
 def test_trainers_reject_bad_arguments(script, args, message, tmp_path):

@@ -79,3 +79,50 @@ def test_mixed_precision_takes_the_16_bit_type_of_the_device(choice, gpu_visible
 
 def test_mixed_precision_is_auto_unless_asked():
     assert training.make_parser("doc", "my_model").parse_args(["32", "1", "2", "1e-3"]).mixed_precision == "auto"
+
+
+def test_a_shorter_anneal_moves_its_decay_without_tracing_again(tmp_path):
+    import tensorflow as tf
+
+    schedule = AnnealSchedule.optimizer_learning_rate(1e-3, 100)
+    rate_at = tf.function(lambda step: schedule(step))
+    assert float(rate_at(tf.constant(60.0))) == pytest.approx(1e-3)
+    schedule.set_total_steps(60)
+    assert schedule.total_steps == 60 and schedule.get_config()["total_steps"] == 60
+    assert float(rate_at(tf.constant(60.0))) == pytest.approx(1e-3 * AnnealSchedule.ALPHA)
+    assert rate_at.experimental_get_tracing_count() == 1
+
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer=keras.optimizers.Adam(HoldThenCosine(1e-3, 100, 0.25, 0.02)), loss="mse")
+    model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, batch_size=8, verbose=0)
+    AnnealSchedule(model.optimizer).end_after(3, steps_per_epoch=1)
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert float(reloaded.optimizer.learning_rate) == pytest.approx(float(model.optimizer.learning_rate))
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3 * AnnealSchedule.ALPHA)
+
+
+@pytest.mark.parametrize(
+    ("finished", "total", "planned", "allowed"),
+    [
+        (30, 60, 90, True),  # sooner, the rate still held
+        (60, 70, 90, True),  # sooner, the decay moves into the past: the rate drops
+        (30, 100, 90, True),  # later, while held
+        (70, 100, 90, True),  # later, the decay not yet begun in the longer run
+        (80, 100, 90, False),  # later, the decay begun: the rate would rise
+    ],
+)
+def test_anneal_ends_sooner_at_any_time_and_later_only_while_holding(finished, total, planned, allowed):
+    assert AnnealSchedule.can_end_after(finished, total, planned) is allowed
+    assert SCHEDULES["plateau"].can_end_after(finished, total, planned)
+    assert SCHEDULES["cosine"].can_end_after(finished, total, planned) is (total == planned)
+
+
+@pytest.mark.parametrize(("options", "first", "first_of_90"), [(["--score-from", "81"], 64, 80), ([], 55, 67)])
+def test_a_shorter_plan_keeps_the_scored_epochs_at_its_end(options, first, first_of_90):
+    """90 epochs cut to 74: --score-from 81 still scores the last ten, auto the decay's (the last quarter)."""
+    parser = training.make_parser("doc", "my_model")
+    args = parser.parse_args(["32", "90", "16", "1e-3", "--schedule", "anneal", *options])
+    assert training.first_scored_epoch(args, AnnealSchedule, 74) == first
+    assert training.first_scored_epoch(args, AnnealSchedule, 90) == first_of_90
