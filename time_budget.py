@@ -9,7 +9,7 @@ Usage::
     budget.end_epoch()
     total = budget.plan(finished, longest, can_end_after, first_scored)
 
-The same command took 21 to 33 seconds an epoch on the development machine
+The same command took 21 to 35 seconds an epoch on the development machine
 from one hour to the next (its cores are shared), so a fixed number of epochs
 either wastes the budget or overruns it. The plan is remade after every epoch
 from what the run has measured so far: the median time from one epoch's end
