@@ -608,7 +608,7 @@ def train(args, sampler, describe_sampling=None, log=print):
             if budget:
                 budget.end_epoch()
                 planned_epochs, score_from = _plan_within_time_limit(
-                    budget, args, schedule, schedule_class, epoch + 1, planned_epochs, steps_per_epoch, log
+                    budget, args, schedule, epoch + 1, planned_epochs, steps_per_epoch, log
                 )
             if writer:
                 state = {
@@ -669,8 +669,9 @@ def train(args, sampler, describe_sampling=None, log=print):
     return args.out
 
 
-def _plan_within_time_limit(budget, args, schedule, schedule_class, finished, planned, steps_per_epoch, log):
+def _plan_within_time_limit(budget, args, schedule, finished, planned, steps_per_epoch, log):
     """The run's epochs planned anew from the time left, and its first scored epoch; logs a change of plan."""
+    schedule_class = type(schedule)
     replanned = budget.plan(
         finished,
         args.epochs,
