@@ -38,9 +38,22 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Shows the docstring as written, so its usage lines stay lines, and each default that says something.
+
+    An unset option (default None), a switch (default False) and a help text that already
+    states its default get no "(default: ...)" of their own.
+    """
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def make_parser(doc):
     """An ArgumentParser whose description is the script's docstring and whose help shows defaults."""
-    return OneLineErrorParser(description=doc, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    return OneLineErrorParser(description=doc, formatter_class=HelpFormatter)
 
 
 def _number(text, kind, name, zero_allowed=False):

@@ -1,10 +1,11 @@
 """Bad arguments end with one clear line and a non-zero exit, before TensorFlow is even imported."""
 
+import ast
 import time
 
 import pytest
 
-from conftest import run_script
+from conftest import PROJECT, run_script
 
 TRAINERS = ("trainer.py", "trainer_balanced_data.py")
 
@@ -71,6 +72,19 @@ def test_help_is_instant_and_shows_defaults(script):
     assert "usage:" in result.stdout and "(default:" in result.stdout
     assert "tensorflow" not in result.stderr.lower()
     print(f"{script} --help took {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize(
+    "script", ["trainer.py", "trainer_balanced_data.py", "generate_predictions.py", "show_results.py"]
+)
+def test_help_keeps_the_usage_lines_and_only_meaningful_defaults(script):
+    docstring = ast.get_docstring(ast.parse((PROJECT / script).read_text()))
+    usage_lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith("python ")]
+    result = run_script(script, "--help", env={"COLUMNS": "200"})
+    help_lines = [line.strip() for line in result.stdout.splitlines()]
+    assert usage_lines and all(line in help_lines for line in usage_lines)
+    assert "(default: None)" not in result.stdout and "(default: False)" not in result.stdout
+    assert not [line for line in help_lines if line.count("(default") > 1]
 
 
 def test_predictions_without_a_model_folder(tmp_path):
