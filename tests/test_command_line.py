@@ -8,6 +8,7 @@ import pytest
 from conftest import PROJECT, run_script
 
 TRAINERS = ("trainer.py", "trainer_balanced_data.py")
+USER_SCRIPTS = (*TRAINERS, "generate_predictions.py", "show_results.py")
 
 
 def one_line_error(result):
@@ -61,9 +62,7 @@ def test_bad_multipliers(tmp_path):
     assert "unknown image type 'cats'" in one_line_error(result)
 
 
-@pytest.mark.parametrize(
-    "script", ["trainer.py", "trainer_balanced_data.py", "generate_predictions.py", "show_results.py"]
-)
+@pytest.mark.parametrize("script", USER_SCRIPTS)
 def test_help_is_instant_and_shows_defaults(script):
     started = time.perf_counter()
     result = run_script(script, "--help")
@@ -74,9 +73,7 @@ def test_help_is_instant_and_shows_defaults(script):
     print(f"{script} --help took {elapsed:.2f} s")
 
 
-@pytest.mark.parametrize(
-    "script", ["trainer.py", "trainer_balanced_data.py", "generate_predictions.py", "show_results.py"]
-)
+@pytest.mark.parametrize("script", USER_SCRIPTS)
 def test_help_keeps_the_usage_lines_and_only_meaningful_defaults(script):
     docstring = ast.get_docstring(ast.parse((PROJECT / script).read_text()))
     usage_lines = [line.strip() for line in docstring.splitlines() if line.strip().startswith("python ")]
