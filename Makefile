@@ -7,10 +7,11 @@ TEST_WORKERS ?= 2
 
 .PHONY: demo test lint sample clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	$(PYTHON) -m pip install --quiet --no-deps -e .
 	touch $@
 
 sample: $(VENV)/.installed

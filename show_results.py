@@ -16,163 +16,30 @@ so and writes the same panels as PNG figures into ``results/`` (``--save``),
 ``--count`` of them. ``--save`` also writes figures while windows are shown.
 """
 
-import os
-from pathlib import Path
-
-import numpy as np
-
-import cli
-import data_preprocessing as dp
-import evaluation
-import instances
-import model_folder
-import safe_io
-
-WINDOWS = ("input", "predict", "overlay")
-PREDICTED_OUTLINE = (0, 255, 0)
-TRUE_OUTLINE = (255, 0, 255)
-
-
-def display_problem():
-    """Why windows cannot be opened here, or None if they can."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return "no display (DISPLAY is not set)"
-    import cv2
-
-    try:
-        cv2.namedWindow("probe", cv2.WINDOW_NORMAL)
-        cv2.destroyWindow("probe")
-        cv2.waitKey(1)
-    except cv2.error:
-        return "this OpenCV has no window support"
-    return None
-
-
-def colour_labels(labels, seed=0):
-    """RGB uint8 picture of a label map: black background, each nucleus a random bright colour."""
-    palette = np.random.default_rng(seed).integers(64, 256, size=(int(labels.max()) + 1, 3)).astype(np.uint8)
-    palette[0] = 0
-    return palette[labels]
-
-
-def overlay(image, predicted, truth=None):
-    """The image with predicted outlines in green and, if given, true outlines in magenta."""
-    from skimage.segmentation import find_boundaries
-
-    picture = image.copy()
-    if truth is not None:
-        picture[find_boundaries(truth, mode="inner")] = TRUE_OUTLINE
-    picture[find_boundaries(predicted, mode="inner")] = PREDICTED_OUTLINE
-    return picture
-
-
-def panels(sample, predicted):
-    """{window name: RGB picture} and a caption for one predicted sample."""
-    scores = evaluation.score_labels(sample.labels, predicted)
-    caption = (
-        f"{sample.image_id[:12]}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
-        f"nuclei {scores['predicted_nuclei']}/{scores['true_nuclei']}"
-    )
-    pictures = {
-        "input": sample.image,
-        "predict": colour_labels(predicted),
-        "overlay": overlay(sample.image, predicted, sample.labels),
-    }
-    return pictures, caption
-
-
-def save_figure(path, sample, pictures, caption):
-    """One PNG with the three panels side by side and the caption as title."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    height, width = sample.image.shape[:2]
-    figure, axes = plt.subplots(1, 3, figsize=(15, 5.4 * height / width + 0.6))
-    titles = {
-        "input": "input",
-        "predict": "predicted nuclei",
-        "overlay": "outlines: predicted green, true magenta",
-    }
-    for axis, name in zip(axes, WINDOWS):
-        axis.imshow(pictures[name], interpolation="nearest")
-        axis.set_title(titles[name])
-        axis.axis("off")
-    figure.suptitle(caption)
-    figure.tight_layout()
-    safe_io.atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
-    plt.close(figure)
-
-
-def show_windows(pictures, caption, max_side):
-    """Show the panels in OpenCV windows; returns the key pressed."""
-    import cv2
-
-    height, width = pictures["input"].shape[:2]
-    scale = min(1.0, max_side / max(height, width))
-    for name in WINDOWS:
-        cv2.namedWindow(name, cv2.WINDOW_NORMAL)
-        cv2.resizeWindow(name, int(width * scale), int(height * scale))
-        picture = cv2.cvtColor(pictures[name], cv2.COLOR_RGB2BGR)
-        if name == "overlay":
-            cv2.putText(picture, caption, (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
-        cv2.imshow(name, picture)
-    cv2.setWindowTitle("overlay", f"overlay - {caption}")
-    return cv2.waitKey(0) & 0xFF
-
-
-def show(args, log=print):
-    from inference import predict_probabilities
-
-    ids = dp.without_known_bad(dp.list_image_ids(args.data), log=lambda _: None)
-    problem = None if args.no_windows else display_problem()
-    windows = problem is None and not args.no_windows
-    save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
-    if problem:
-        log(f"{problem}: writing {args.count} figure(s) to {save_dir}/ instead of opening windows")
-    model, parameters, tta, _ = model_folder.open_for_prediction(args.model, args.img_size, args.tta, log)
-    if save_dir:
-        save_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(args.seed)
-    shown = 0
-    while windows or shown < args.count:
-        image_id = ids[rng.integers(len(ids))]
-        try:
-            sample = dp.read_sample(args.data, image_id)
-        except dp.DataError as error:
-            log(f"warning: skipping {image_id}: {error}")
-            continue
-        _, probabilities = next(predict_probabilities(model, [sample.image], tta=tta, progress=False))
-        predicted = instances.label_nuclei(probabilities, parameters)
-        pictures, caption = panels(sample, predicted)
-        log(caption)
-        if save_dir and shown < args.count:
-            save_figure(save_dir / f"{image_id}.png", sample, pictures, caption)
-        shown += 1
-        if windows and show_windows(pictures, caption, args.max_side) == ord("a"):
-            break
-    if windows:
-        import cv2
-
-        cv2.destroyAllWindows()
-    if save_dir:
-        log(f"wrote {min(shown, args.count)} figure(s) to {save_dir}")
+from nuclei import cli, options, runtime
 
 
 def main(argv=None):
     parser = cli.make_parser(__doc__)
     parser.add_argument("img_size", metavar="IMG_SIZE", type=cli.image_size, help="the size the model was trained at")
-    parser.add_argument("--model", help="model folder (default: my_balanced_model if present, else my_model)")
-    parser.add_argument("--data", default="stage1_train", help="labelled DSB folder to draw images from")
-    parser.add_argument("--save", help="also write figures to this folder (default without display: results)")
-    parser.add_argument("--count", type=cli.positive_int("--count"), default=5, help="figures to write")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
-    parser.add_argument("--max-side", type=cli.positive_int("--max-side"), default=900, help="window size, px")
-    parser.add_argument("--no-windows", action="store_true", help="write figures even when a display exists")
-    model_folder.add_tta_argument(parser)
-    args = parser.parse_args(argv)
-    cli.run(show, args)
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", help=options.MODEL_HELP)
+    options.add_tta_option(model)
+    shown = parser.add_argument_group("images and figures")
+    shown.add_argument("--data", default="stage1_train", help="labelled DSB folder to draw images from")
+    shown.add_argument("--save", help="also write figures to this folder (default without display: results)")
+    shown.add_argument("--count", type=cli.positive_int("--count"), default=5, help="figures to write")
+    shown.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
+    shown.add_argument("--max-side", type=cli.positive_int("--max-side"), default=900, help="window size, px")
+    shown.add_argument("--no-windows", action="store_true", help="write figures even when a display exists")
+    cli.run(show, parser.parse_args(argv))
+
+
+def show(args):
+    runtime.import_tensorflow()
+    from nuclei.viewer import show as show_images
+
+    show_images(args)
 
 
 if __name__ == "__main__":

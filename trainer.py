@@ -14,15 +14,23 @@ Every training image is drawn once per epoch; trainer_balanced_data.py draws
 the rare image types more often.
 """
 
-import cli
-import training
+from pathlib import Path
+
+from nuclei import cli, runtime
+from nuclei.training import arguments
+from nuclei.training.sampling import uniform_sampler
 
 
 def main(argv=None):
-    parser = training.make_parser(__doc__, default_out="my_model")
-    args = parser.parse_args(argv)
-    training.check_args(parser, args)
-    cli.run(lambda parsed: training.train(parsed, training.uniform_sampler), args)
+    args = arguments.parse(arguments.make_parser(__doc__, default_out="my_model"), argv)
+    cli.run(train, args)
+
+
+def train(args):
+    runtime.import_tensorflow()
+    from nuclei.training.run import train as run_training
+
+    return run_training(args, uniform_sampler, {"method": "uniform"}, script=Path(__file__).name)
 
 
 if __name__ == "__main__":

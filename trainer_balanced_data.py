@@ -12,56 +12,27 @@ ImageId, or from filename.joblib for images it does not list), each draw a
 fresh augmented crop. Writes ``my_balanced_model/`` (``--out``).
 """
 
-import argparse
+from pathlib import Path
 
-import cli
-import training
-from image_types import TYPE_NAMES
-
-DEFAULT_MULTIPLIERS = "fluorescence=1,histology=3,brightfield=20"
-
-
-def parse_multipliers(text):
-    """{type: draws per epoch} from "fluorescence=1,histology=3,brightfield=20"; every type needed."""
-    multipliers = {}
-    for item in text.split(","):
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in TYPE_NAMES:
-            raise argparse.ArgumentTypeError(f"unknown image type {name!r} in --multipliers")
-        try:
-            multipliers[name] = int(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"--multipliers: {name} needs a whole number, got {value!r}") from None
-        if multipliers[name] < 0:
-            raise argparse.ArgumentTypeError(f"--multipliers: {name} must not be negative")
-    missing = set(TYPE_NAMES) - set(multipliers)
-    if missing:
-        raise argparse.ArgumentTypeError(f"--multipliers lacks {', '.join(sorted(missing))}")
-    return multipliers
-
-
-def balanced_sampler(multipliers):
-    """A sampler drawing image i multipliers[type of i] times per epoch."""
-
-    def sample(types):
-        return [index for index, name in enumerate(types) for _ in range(multipliers[name])]
-
-    return sample
+from nuclei import cli, runtime
+from nuclei.training import arguments
+from nuclei.training.sampling import DEFAULT_MULTIPLIERS, balanced_sampler, parse_multipliers
 
 
 def main(argv=None):
-    parser = training.make_parser(__doc__, default_out="my_balanced_model")
-    parser.add_argument(
-        "--multipliers",
-        type=parse_multipliers,
-        default=DEFAULT_MULTIPLIERS,
-        help="draws per epoch of each image type",
+    parser = arguments.make_parser(__doc__, default_out="my_balanced_model")
+    parser.add_argument_group("sampling").add_argument(
+        "--multipliers", type=parse_multipliers, default=DEFAULT_MULTIPLIERS, help="draws per epoch of each image type"
     )
-    args = parser.parse_args(argv)
-    training.check_args(parser, args)
+    cli.run(train, arguments.parse(parser, argv))
+
+
+def train(args):
+    runtime.import_tensorflow()
+    from nuclei.training.run import train as run_training
+
     sampling = {"method": "balanced", "multipliers": args.multipliers}
-    cli.run(lambda parsed: training.train(parsed, balanced_sampler(parsed.multipliers), sampling), args)
+    return run_training(args, balanced_sampler(args.multipliers), sampling, script=Path(__file__).name)
 
 
 if __name__ == "__main__":

@@ -22,16 +22,15 @@ import sys
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-
-import cli  # noqa: E402
-import data_preprocessing as dp  # noqa: E402
-import evaluation  # noqa: E402
-import model_folder  # noqa: E402
-import training  # noqa: E402
-from image_types import ImageTyper, add_type_arguments  # noqa: E402
-from original_recipe import OriginalRecipe, predict_labels, train_original  # noqa: E402
+from nuclei import cli, options, runtime
+from nuclei.data.image_types import ImageTyper
+from nuclei.data.loading import load_samples
+from nuclei.data.normalisation import normalise_image
+from nuclei.errors import UserError
+from nuclei.evaluation.scores import score_labels, summarise
+from nuclei.model.folder import read_config
+from nuclei.training.precision import PRECISION_CHOICES, set_compute_policy
+from original_recipe import OriginalRecipe, predict_labels, train_original
 
 TYPES = ("fluorescence", "histology", "brightfield")
 
@@ -42,7 +41,7 @@ def otsu_labels(image):
     from scipy import ndimage
     from skimage.filters import threshold_otsu
 
-    grey = dp.normalise_image(image).mean(axis=2)
+    grey = normalise_image(image).mean(axis=2)
     if grey.min() == grey.max():
         return np.zeros(grey.shape, dtype=np.int32)
     labels, _ = ndimage.label(grey > threshold_otsu(grey), structure=np.ones((3, 3)))
@@ -57,31 +56,31 @@ def load_recorded_samples(folder, config, key):
     val_ids); UserError if it lists none or none of them are there."""
     ids = config.get(key)
     if not isinstance(ids, list) or not ids:
-        raise cli.UserError(f"the model folder's config.json lists no {key}")
-    samples, _ = dp.load_samples(folder, ids, progress=False, cache_dir=None)
+        raise UserError(f"the model folder's config.json lists no {key}")
+    samples, _ = load_samples(folder, ids, progress=False, cache_dir=None)
     if not samples:
-        raise cli.UserError(f"none of the {SPLIT_KEYS[key]} of the model folder are in {folder}")
+        raise UserError(f"none of the {SPLIT_KEYS[key]} of the model folder are in {folder}")
     return samples
 
 
 def score_summary(samples, types, segment):
     """Mean competition score overall and per image type of segment(image) -> label map."""
     rows = [
-        {"image_type": image_type, **evaluation.score_labels(sample.labels, segment(sample.image))}
+        {"image_type": image_type, **score_labels(sample.labels, segment(sample.image))}
         for sample, image_type in zip(samples, types)
     ]
-    return evaluation.summarise(rows, "score")
+    return summarise(rows, "score")
 
 
 def original_recipe_summary(folder, config, val_samples, types, args, log=print):
     """Train the original recipe on the folder's training images and score it on val_samples."""
-    cli.init_devices()
+    runtime.init_devices()
     import keras
 
     train_samples = load_recorded_samples(folder, config, "train_ids")
     recipe = OriginalRecipe(size=args.original_size, epochs=args.original_epochs)
     keras.utils.set_random_seed(args.seed)
-    policy = training.set_compute_policy(args.mixed_precision)
+    policy = set_compute_policy(args.mixed_precision)
     log(
         f"original recipe: {len(train_samples)} images squashed to {recipe.size}, {recipe.copies} rotated copies "
         f"each, {recipe.epochs} epochs, computing in {policy}"
@@ -110,15 +109,15 @@ def table_lines(named_summaries, markdown):
 
 def compare(args, log=print):
     model_dir = Path(args.model)
-    config = model_folder.read_config(model_dir)
+    config = read_config(model_dir)
     report_path = model_dir / "validation_report.json"
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         model_summary = {key: tuple(value) for key, value in report["summary"]["score"].items()}
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise cli.UserError(f"cannot read the validation scores in {report_path}: {error}") from None
+        raise UserError(f"cannot read the validation scores in {report_path}: {error}") from None
     if not Path(args.data).is_dir():
-        raise cli.UserError(f"data folder {args.data} does not exist")
+        raise UserError(f"data folder {args.data} does not exist")
     typer = ImageTyper(args.clusters, args.cluster_model)
     val_samples = load_recorded_samples(args.data, config, "val_ids")
     types = typer.types_of(val_samples)
@@ -148,11 +147,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=42, help="seed of its rotations, weights and shuffling")
     parser.add_argument(
         "--mixed-precision",
-        choices=training.PRECISION_CHOICES,
+        choices=PRECISION_CHOICES,
         default="auto",
         help="its compute precision, as the trainers' option",
     )
-    add_type_arguments(parser)
+    options.add_type_options(parser)
     args = parser.parse_args(argv)
     cli.run(compare, args)
 

@@ -18,7 +18,7 @@ Sections (each compares in one run, on the same data and machine):
 - prediction: one ``model.predict`` call per image vs the batched predictor, both with
   post-processing and scoring;
 - allocator: the training section in two child processes, with glibc's default malloc
-  and with the suite's tuning (cli.MALLOC_SETTINGS): images/s, kernel time, page faults;
+  and with the suite's tuning (nuclei.runtime.MALLOC_SETTINGS): images/s, kernel time, page faults;
 - onednn: the same with TensorFlow's oneDNN CPU kernels off (TF_ENABLE_ONEDNN_OPTS=0)
   and on, which the suite leaves them;
 - precision: the same in float32 and in the trainers' 16-bit compute (--mixed-precision on:
@@ -45,12 +45,15 @@ from pathlib import Path
 
 import numpy as np
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+from nuclei import cli, runtime
+from nuclei.data.dsb import image_path, list_image_ids, without_known_bad
+from nuclei.data.loading import load_samples
+from nuclei.data.normalisation import model_input
+from nuclei.data.pipelines import distributed_training_data, prepare_for_training, training_dataset
+from nuclei.training import arguments
+from nuclei.training.precision import PRECISION_CHOICES, new_adam, set_compute_policy, xla_compiles
 
-import cli  # noqa: E402
-import data_preprocessing as dp  # noqa: E402
-import training  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
 SECTIONS = ("loading", "memory", "training", "prediction", "allocator", "onednn", "precision", "normalization", "xla")
 BATCH_NORMALIZATIONS = ("keras", "fused")
@@ -67,7 +70,7 @@ def original_loading(folder, ids):
     import cv2
 
     for image_id in ids:
-        image = cv2.imread(str(dp.image_path(folder, image_id)))
+        image = cv2.imread(str(image_path(folder, image_id)))
         union = np.zeros(image.shape[:2], dtype=bool)
         for mask_path in sorted((Path(folder) / image_id / "masks").glob("*.png")):
             union = np.maximum(union, cv2.imread(str(mask_path))[..., 0] > 0)
@@ -80,10 +83,10 @@ def bench_loading(folder, ids):
     cache = Path(tempfile.mkdtemp(prefix="bench-cache-"))
     try:
         started = time.perf_counter()
-        dp.load_samples(folder, ids, progress=False, cache_dir=cache)
+        load_samples(folder, ids, progress=False, cache_dir=cache)
         first = time.perf_counter() - started
         started = time.perf_counter()
-        dp.load_samples(folder, ids, progress=False, cache_dir=cache)
+        load_samples(folder, ids, progress=False, cache_dir=cache)
         second = time.perf_counter() - started
     finally:
         shutil.rmtree(cache, ignore_errors=True)
@@ -101,15 +104,17 @@ def bench_loading(folder, ids):
 
 ORIGINAL_DESIGN = r"""
 import sys, numpy as np, cv2
-sys.path.insert(0, sys.argv[1])
-import cli
-tf = cli.import_tensorflow()
-import data_preprocessing as dp, trainer_functional as tfn
-from image_types import ImageTyper
-folder, size = sys.argv[2], int(sys.argv[3])
+from nuclei import runtime
+tf = runtime.import_tensorflow()
+from nuclei.data.dsb import list_image_ids, without_known_bad
+from nuclei.data.image_types import ImageTyper
+from nuclei.data.loading import load_samples
+from nuclei.model.losses import bce_dice_loss
+from nuclei.model.unet import build_unet
+folder, size = sys.argv[1], int(sys.argv[2])
 multipliers = {"fluorescence": 1, "histology": 3, "brightfield": 20}
-ids = dp.without_known_bad(dp.list_image_ids(folder), log=lambda _: None)
-samples, _ = dp.load_samples(folder, ids, progress=False)
+ids = without_known_bad(list_image_ids(folder), log=lambda _: None)
+samples, _ = load_samples(folder, ids, progress=False)
 types = ImageTyper().types_of(samples)
 X = np.stack([cv2.resize(s.image, (size, size)).astype(np.float64) / 255 for s in samples])
 Y = np.stack([cv2.resize((s.labels > 0).astype(np.uint8), (size, size))[..., None].astype(np.float64) for s in samples])
@@ -126,17 +131,17 @@ X_all, Y_all = np.concatenate(augmented_x), np.concatenate(augmented_y)
 order = rng.permutation(len(X_all))
 cut = int(0.9 * len(order))
 X_train, X_val, Y_train, Y_val = X_all[order[:cut]], X_all[order[cut:]], Y_all[order[:cut]], Y_all[order[cut:]]
-model = tfn.build_unet(output_channels=1)
-model.compile(optimizer="adam", loss=tfn.bce_dice_loss)
+model = build_unet(output_channels=1)
+model.compile(optimizer="adam", loss=bce_dice_loss)
 model.fit(X_train, Y_train, batch_size=16, epochs=1, steps_per_epoch=2, verbose=0)
 print(len(X_all))
 """
 
 
 PEAK_MEMORY_WRAPPER = """
-import os, resource, runpy, sys
+import resource, runpy, sys
+# The script runs as `python script` runs it, but for sys.path[0]: the suite's scripts import the installed package.
 script, sys.argv = sys.argv[1], sys.argv[1:]
-sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
 try:
     runpy.run_path(script, run_name="__main__")
 finally:
@@ -174,7 +179,7 @@ def bench_memory(folder):
         _, ours_big, _ = run_child(trainer + ["2", *common, "--multipliers", bigger, "--out", str(work / "m2")], work)
         results["ours_10x_multipliers_2_epochs_MiB"] = round(ours_big)
         (work / "original_design.py").write_text(ORIGINAL_DESIGN)
-        _, original, output = run_child([str(work / "original_design.py"), str(PROJECT), str(folder), "256"], work)
+        _, original, output = run_child([str(work / "original_design.py"), str(folder), "256"], work)
         results["original_design_samples"] = int(output.split()[-1])
         results["original_design_MiB"] = round(original)
         results["ours_vs_original"] = round(ours / original, 2)
@@ -198,41 +203,46 @@ def with_keras_batch_normalization(model):
     """The same network with Keras's own BatchNormalization wherever it has the suite's fused one."""
     import keras
 
-    import trainer_functional as tfn
+    from nuclei.model.layers import FusedBatchNormalization
 
     def clone(layer):
-        kind = keras.layers.BatchNormalization if isinstance(layer, tfn.FusedBatchNormalization) else type(layer)
+        kind = keras.layers.BatchNormalization if isinstance(layer, FusedBatchNormalization) else type(layer)
         return kind.from_config(layer.get_config())
 
     return keras.models.clone_model(model, clone_function=clone)
 
 
 def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", batch_normalization="fused", xla="auto"):
-    tf = cli.import_tensorflow()
+    tf = runtime.import_tensorflow()
     import keras
 
-    import trainer_functional as tfn
-    from train_loop import TrainLoop
+    from nuclei.model.losses import bce_dice_loss, dice_coef
+    from nuclei.model.unet import build_unet
+    from nuclei.training.loop import TrainLoop
 
-    samples, _ = dp.load_samples(folder, ids[:160], progress=False)
-    images, targets = dp.prepare_for_training(samples)
+    samples, _ = load_samples(folder, ids[:160], progress=False)
+    images, targets = prepare_for_training(samples)
     strategy = tf.distribute.get_strategy()
     keras.utils.set_random_seed(0)
-    args = training.make_parser(__doc__, "unused").parse_args(
-        [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision, "--xla", xla]
+    args = arguments.parse(
+        arguments.make_parser(__doc__, "unused"),
+        [str(size), "1", str(batch), "1e-3", "--mixed-precision", precision, "--xla", xla],
     )
-    jit_compile = training.xla_compiles(args.xla)
-    policy = training.set_compute_policy(args.mixed_precision)
-    model = tfn.build_unet()
+    jit_compile = xla_compiles(args.xla)
+    policy = set_compute_policy(args.mixed_precision)
+    model = build_unet()
     if batch_normalization == "keras":
         model = with_keras_batch_normalization(model)
     model.compile(
-        optimizer=training.new_adam(1e-3),
-        loss=lambda truth, prediction: tfn.bce_dice_loss(truth, prediction, args.contact_weight),
-        metrics=[tfn.dice_coef],
+        optimizer=new_adam(1e-3),
+        loss=lambda truth, prediction: bce_dice_loss(truth, prediction, args.contact_weight),
+        metrics=[dice_coef],
         jit_compile=jit_compile,
     )
-    data = training.distributed_training_data(strategy, images, targets, list(range(len(images))), args, 0)
+    each_once = list(range(len(images)))
+    data = distributed_training_data(
+        strategy, images, targets, each_once, args.img_size, args.batch_size, seed=0, max_blur_sigma=args.max_blur
+    )
     loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
     iterator = iter(data)
     loop.run_epoch(iterator, 2, progress=False)
@@ -245,7 +255,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     user_seconds = usage_after.ru_utime - usage_before.ru_utime
 
     indices = [index % len(images) for index in range(steps * batch)]
-    tensors = list(dp.training_dataset(images, targets, indices, size, batch, 1))
+    tensors = list(training_dataset(images, targets, indices, size, batch, 1))
     x = np.concatenate([t[0].numpy() for t in tensors])
     y = np.concatenate([t[1].numpy() for t in tensors])
     model.fit(x[: 2 * batch], y[: 2 * batch], batch_size=batch, epochs=1, verbose=0)
@@ -253,7 +263,9 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
     memory_rate = len(x) / (time.perf_counter() - started)
 
-    flops = tfn.forward_flops(tfn.build_unet(input_size=(size, size)))
+    from nuclei.model.flops import forward_flops
+
+    flops = forward_flops(build_unet(input_size=(size, size)))
     machine = matmul_flops_per_second(tf)
     achieved = 3 * flops * pipeline_rate
     return {
@@ -312,8 +324,8 @@ def _compare_in_children(folder, variants, steps, ratio_name):
 def bench_allocator(folder, steps=30):
     """The training section with glibc's default malloc and with the suite's tuning, each in its own process."""
     variants = {
-        "default_malloc": ({cli.MALLOC_TUNING_VARIABLE: "0"}, FLOAT32),
-        "tuned_malloc": ({cli.MALLOC_TUNING_VARIABLE: "1"}, FLOAT32),
+        "default_malloc": ({runtime.MALLOC_TUNING_VARIABLE: "0"}, FLOAT32),
+        "tuned_malloc": ({runtime.MALLOC_TUNING_VARIABLE: "1"}, FLOAT32),
     }
     return _compare_in_children(folder, variants, steps, "tuned_vs_default")
 
@@ -346,28 +358,29 @@ def bench_xla(folder, steps=30):
 
 
 def bench_prediction(folder, ids, model_dir=None, count=120):
-    tf = cli.import_tensorflow()
-    import evaluation
-    import instances
-    import trainer_functional as tfn
-    from inference import STEP, predict_probabilities
+    tf = runtime.import_tensorflow()
+    from nuclei.evaluation.scores import score_labels
+    from nuclei.model.shape import SIZE_STEP
+    from nuclei.model.unet import build_unet, float32_copy
+    from nuclei.prediction.inference import pad_to_multiple, predict_probabilities
+    from nuclei.prediction.instances import DEFAULT_POSTPROCESSING, label_nuclei
 
-    samples, _ = dp.load_samples(folder, ids[:count], progress=False)
+    samples, _ = load_samples(folder, ids[:count], progress=False)
     if model_dir:
-        import model_folder
+        from nuclei.model.folder import load_model
 
-        model = model_folder.load_model(model_dir)
+        model = load_model(model_dir)
     else:
-        model = tfn.float32_copy(tfn.build_unet())
+        model = float32_copy(build_unet())
         model(np.zeros((1, 32, 32, 3), np.float32))
 
     def finish(sample, probabilities):
-        labels = instances.label_nuclei(probabilities, instances.DEFAULT_POSTPROCESSING)
-        evaluation.score_labels(sample.labels, labels)
+        labels = label_nuclei(probabilities, DEFAULT_POSTPROCESSING)
+        score_labels(sample.labels, labels)
 
     started = time.perf_counter()
     for sample in samples:
-        padded, (height, width) = dp.pad_to_multiple(dp.model_input(sample.image), STEP)
+        padded, (height, width) = pad_to_multiple(model_input(sample.image), SIZE_STEP)
         probabilities = model.predict(padded[None], verbose=0)[0, :height, :width]
         finish(sample, probabilities)
     one_by_one = time.perf_counter() - started
@@ -416,7 +429,7 @@ def main(argv=None):
     )
     parser.add_argument(
         "--mixed-precision",
-        choices=training.PRECISION_CHOICES,
+        choices=PRECISION_CHOICES,
         default="auto",
         help="the training section's compute precision, as the trainers' option",
     )
@@ -432,10 +445,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     def body(parsed):
-        ids = dp.without_known_bad(dp.list_image_ids(parsed.data), log=lambda _: None)
-        tf = cli.import_tensorflow()
+        ids = without_known_bad(list_image_ids(parsed.data), log=lambda _: None)
+        tf = runtime.import_tensorflow()
         results = {"machine": machine_description(), "tensorflow": tf.__version__}
-        results["onednn_kernels"] = cli.onednn_enabled()
+        results["onednn_kernels"] = runtime.onednn_enabled()
         if tf.config.list_physical_devices("GPU"):
             results["machine"]["gpu"] = tf.config.experimental.get_device_details(
                 tf.config.list_physical_devices("GPU")[0]

@@ -94,10 +94,10 @@ def train_original(samples, recipe, seed=0, verbose=1):
     """A U-Net trained by the original recipe on labelled samples; verbose as keras fit's, its seeds set beforehand."""
     import keras
 
-    import trainer_functional as tfn
+    from nuclei.model.unet import build_unet
 
     inputs, targets = training_arrays(samples, recipe, np.random.default_rng(seed))
-    model = tfn.build_unet(output_channels=1, name="original_recipe")
+    model = build_unet(output_channels=1, name="original_recipe")
     model.compile(optimizer=keras.optimizers.Adam(recipe.learning_rate), loss="binary_crossentropy")
     model.fit(
         inputs,

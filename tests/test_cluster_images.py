@@ -1,10 +1,14 @@
+"""cluster_images.py, and the image types it finds (nuclei.data.image_types, clustering)."""
+
 import csv
 import zipfile
 
+import numpy as np
 import pytest
 
-import image_types
 from conftest import SHARED_ZIP, run_script
+from nuclei.data import image_types
+from nuclei.errors import UserError
 
 
 def read_rows(path):
@@ -60,6 +64,22 @@ def test_shipped_table_is_keyed_by_image_id():
     assert sorted(bundle["cluster_names"]) == sorted(image_types.TYPE_NAMES)
 
 
+def test_k_means_finds_and_names_three_well_separated_types(tmp_path):
+    from nuclei.data.clustering import fit_clusters, write_table
+
+    centres = {"fluorescence": (0.05, 0.1, 0.1), "brightfield": (0.8, 0.75, 0.1), "histology": (0.8, 0.7, 0.9)}
+    rng = np.random.default_rng(0)
+    truth = [name for name in centres for _ in range(5)]
+    features = np.array([centres[name] for name in truth]) + rng.normal(0, 0.01, (len(truth), 3))
+    kmeans, names = fit_clusters(features, seed=0)
+    assert [names[cluster] for cluster in kmeans.labels_] == truth
+    ids = [f"id{index:02d}" for index in range(len(truth))]
+    write_table(tmp_path / "types.csv", ids[::-1], kmeans.labels_[::-1], names)
+    assert [(row["ImageId"], row["cluster_name"]) for row in read_rows(tmp_path / "types.csv")] == list(zip(ids, truth))
+    typer = image_types.ImageTyper(tmp_path / "types.csv", tmp_path / "missing.joblib")
+    assert typer.type_of("id05", None) == "brightfield" and typer.table_path == tmp_path / "types.csv"
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
@@ -71,7 +91,7 @@ def test_shipped_table_is_keyed_by_image_id():
 def test_bad_cluster_tables_are_rejected_naming_the_file(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    with pytest.raises(image_types.UserError, match=message):
+    with pytest.raises(UserError, match=message):
         image_types.read_cluster_table(path)
 
 

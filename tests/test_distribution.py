@@ -14,15 +14,16 @@ from conftest import PROJECT, run_script
 pytestmark = pytest.mark.slow
 
 MIRRORED_OVER_TWO_CPUS = """
-import sys
-sys.path.insert(0, sys.argv[1])
-import cli
-tf = cli.import_tensorflow()
+import runpy, sys
+from nuclei import runtime
+tf = runtime.import_tensorflow()
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-import trainer
-trainer.main(sys.argv[2:])
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
 """
+"""trainer.py run as its command line runs it (sys.argv: the script, then its arguments), on a CPU split
+into two logical devices first."""
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def train_mirrored_over_two_cpus(workdir, batch_size):
             sys.executable,
             "-c",
             MIRRORED_OVER_TWO_CPUS,
-            str(PROJECT),
+            str(PROJECT / "trainer.py"),
             "32",
             "1",
             batch_size,

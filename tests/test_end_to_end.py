@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-import data_preprocessing as dp
-import training
-from competition_metric import rles_to_labels
 from conftest import run_script
+from nuclei.data.targets import BOUNDARY_WIDTH
+from nuclei.evaluation.rle import rles_to_labels
+from nuclei.training.arguments import CONTACT_WEIGHT
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +43,8 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
     assert not (workdir / "my_model.partial").exists()
     config = json.loads((model_dir / "config.json").read_text())
     assert config["img_size"] == 32 and config["learning_rate"] == 1e-3 and config["seed"] == 42
-    assert config["contact_weight"] == training.CONTACT_WEIGHT > 0, "the default run weights where nuclei part"
-    assert config["boundary_width"] == dp.BOUNDARY_WIDTH
+    assert config["contact_weight"] == CONTACT_WEIGHT > 0, "the default run weights where nuclei part"
+    assert config["boundary_width"] == BOUNDARY_WIDTH
     assert set(config["train_ids"]).isdisjoint(config["val_ids"])
     assert len(config["train_ids"]) + len(config["val_ids"]) == 9
     assert {"tensorflow", "keras", "numpy", "python"} <= set(config["versions"])
@@ -59,9 +59,9 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
 
 
 def test_model_folder_reloads(workdir):
-    import model_folder
+    from nuclei.model.folder import load_model
 
-    model = model_folder.load_model(workdir / "my_model")
+    model = load_model(workdir / "my_model")
     assert tuple(model(np.zeros((1, 48, 64, 3), np.float32)).shape) == (1, 48, 64, 2)
 
 
@@ -215,11 +215,11 @@ def test_mixed_precision_and_xla_train_and_reload_in_float32(precision, sample_d
     assert f"compute precision: mixed_{precision}" in result.stdout
     config = json.loads((tmp_path / "my_model" / "config.json").read_text())
     assert config["training_precision"] == f"mixed_{precision}" and config["xla"] is True
-    import model_folder
+    from nuclei.model.folder import load_model
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        model = model_folder.load_model(tmp_path / "my_model")
+        model = load_model(tmp_path / "my_model")
     assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
     assert type(model.optimizer).__name__ == "Adam" and int(model.optimizer.iterations) == 2
     output = model(np.zeros((1, 32, 32, 3), np.float32))

@@ -1,12 +1,17 @@
+"""From probability maps to nuclei (nuclei.prediction.instances), the post-processing's tuning (tuning), and
+whole-image prediction (inference)."""
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
-import instances
-from competition_metric import image_score, labels_to_rles, rles_to_labels
-from data_preprocessing import make_targets, nucleus_boundary
+from nuclei.data.targets import make_targets, nucleus_boundary
+from nuclei.evaluation.metric import image_score
+from nuclei.evaluation.rle import labels_to_rles, rles_to_labels
+from nuclei.prediction import instances
 
 
 def touching_pair():
@@ -48,6 +53,17 @@ def test_distance_watershed_splits_two_discs():
     assert labels.max() == 2
 
 
+def test_every_method_is_named_as_postprocessing_json_names_it_and_others_are_refused():
+    assert instances.METHODS == {
+        "connected_components": instances.connected_components,
+        "border_watershed": instances.border_watershed,
+        "distance_watershed": instances.distance_watershed,
+    }
+    assert instances.DEFAULT_POSTPROCESSING["method"] in instances.METHODS
+    with pytest.raises(ValueError, match="unknown post-processing method 'otsu'"):
+        instances.label_nuclei(np.zeros((4, 4, 2), np.float32), {"method": "otsu"})
+
+
 def test_min_size_drops_small_nuclei_and_renumbers():
     labels = np.zeros((10, 10), dtype=np.int32)
     labels[0:2, 0:2] = 5
@@ -80,7 +96,7 @@ def test_min_confidence_drops_nuclei_whose_mean_probability_is_below_it():
 
 def test_tuning_drops_faint_false_nuclei_and_its_score_is_what_the_parameters_give():
     """The tuning scores confidences by dropping IoU columns; labelling with its choice must score the same."""
-    from evaluation import tune_postprocessing
+    from nuclei.prediction.tuning import tune_postprocessing
 
     truth, probabilities = faint_and_strong_nuclei()
     best, table = tune_postprocessing([probabilities], [truth])
@@ -102,12 +118,12 @@ def test_random_label_images_survive_the_instance_pipeline(labels):
 
 def test_tiled_prediction_equals_whole_image_prediction_for_a_pixelwise_model():
     """Tiles are stitched back exactly: a per-pixel model gives the same map tiled or whole."""
-    import cli
+    from nuclei import runtime
 
-    cli.import_tensorflow()
+    runtime.import_tensorflow()
     import keras
 
-    from inference import predict_probabilities
+    from nuclei.prediction.inference import predict_probabilities
 
     inputs = keras.Input((None, None, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(2, 1, activation="sigmoid")(inputs))
@@ -118,3 +134,14 @@ def test_tiled_prediction_equals_whole_image_prediction_for_a_pixelwise_model():
     for index, image in enumerate(images):
         assert whole[index].shape == (*image.shape[:2], 2)
         np.testing.assert_allclose(tiled[index], whole[index], atol=1e-6)
+
+
+def test_padding_to_a_multiple_keeps_the_image_at_the_top_left():
+    from nuclei.prediction.inference import pad_to_multiple
+
+    image = np.ones((30, 17, 3), np.float32)
+    padded, size = pad_to_multiple(image, 16)
+    assert padded.shape == (32, 32, 3) and size == (30, 17)
+    assert padded[:30, :17].all() and not padded[30:].any() and not padded[:, 17:].any()
+    same, _ = pad_to_multiple(np.ones((32, 16)), 16)
+    assert same.shape == (32, 16)

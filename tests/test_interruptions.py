@@ -38,10 +38,11 @@ def start_training(cwd, *args):
 
 
 def wait_for_finished_epoch(work_dir, process, timeout=300):
-    state = work_dir / "checkpoint.json"
+    """Until the working folder's resume state (its config.json, rewritten after every epoch) keeps an epoch."""
+    state = work_dir / "config.json"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        if state.is_file() and json.loads(state.read_text())["finished_epochs"] >= 1:
+        if state.is_file() and json.loads(state.read_text())["trained_epochs"] >= 1:
             return
         time.sleep(0.2)
     raise AssertionError(f"no epoch finished; exit {process.poll()}")
@@ -80,14 +81,15 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert folder_digest(workdir / "my_model") == previous
-    state = json.loads((workdir / "my_model.partial" / "checkpoint.json").read_text())
+    assert not (workdir / "my_model.partial" / "checkpoint.json").exists(), "the resume state is config.json"
+    state = json.loads((workdir / "my_model.partial" / "config.json").read_text())
     best_epochs = {
         int(path.name.split(".")[0][len("best-epoch") :])
         for path in (workdir / "my_model.partial").glob("best-epoch*.weights.h5")
     }
-    named = state["best"]["epoch"] + 1
+    named = state["best_epoch"]
     assert named in best_epochs, "the best weights the state names survive the kill"
-    assert all(epoch > state["finished_epochs"] for epoch in best_epochs - {named}), (
+    assert all(epoch > state["trained_epochs"] for epoch in best_epochs - {named}), (
         "any other best weights are an unfinished epoch's, written before a state the kill prevented"
     )
 
@@ -122,33 +124,3 @@ def test_ctrl_c_stops_cleanly_after_saving(workdir):
     assert "continue with --resume" in output
     assert (workdir / "my_model.partial" / "checkpoint.keras").is_file()
     assert not (workdir / "my_model").exists()
-
-
-def test_a_kill_between_best_weights_and_state_leaves_a_resumable_folder(tmp_path, monkeypatch):
-    """save_checkpoint writes the new best weights before the state that names them; a kill in
-    between leaves both best files, the state still naming the older one, and the next save
-    removes the leftover."""
-    import keras
-
-    import safe_io
-    import training
-
-    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    history = [{"epoch": 0, "loss": 1.0}]
-    training.save_checkpoint(tmp_path, model, history, {"finished_epochs": 1, "best": {"epoch": 0}})
-
-    def killed(path, data):
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(safe_io, "atomic_write_json", killed)
-        with pytest.raises(KeyboardInterrupt):
-            training.save_checkpoint(tmp_path, model, history * 2, {"finished_epochs": 2, "best": {"epoch": 1}})
-    assert json.loads((tmp_path / "checkpoint.json").read_text())["best"]["epoch"] == 0
-    assert sorted(path.name for path in tmp_path.glob("best-epoch*")) == [
-        "best-epoch1.weights.h5",
-        "best-epoch2.weights.h5",
-    ]
-
-    training.save_checkpoint(tmp_path, model, history * 3, {"finished_epochs": 3, "best": {"epoch": 0}})
-    assert [path.name for path in tmp_path.glob("best-epoch*")] == ["best-epoch1.weights.h5"]

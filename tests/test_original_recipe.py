@@ -1,15 +1,14 @@
 """The original recipe's re-creation: what it squashes, copies, and how its predictions become nuclei."""
 
-import sys
-
 import numpy as np
 import pytest
 
-from conftest import PROJECT
+from conftest import benchmark_module
 
-sys.path.insert(0, str(PROJECT / "benchmarks"))
-
-from original_recipe import OriginalRecipe, predict_labels, training_arrays  # noqa: E402
+original_recipe = benchmark_module("original_recipe")
+OriginalRecipe = original_recipe.OriginalRecipe
+predict_labels = original_recipe.predict_labels
+training_arrays = original_recipe.training_arrays
 
 
 class Sample:

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-import time_budget
-from time_budget import TimeBudget, epochs_that_fit
+from nuclei.training import time_budget
+from nuclei.training.time_budget import TimeBudget, epochs_that_fit
 
 
 def no_scoring(total):

@@ -51,9 +51,9 @@ def press(window, key, env):
 
 
 def test_windows_appear_any_key_moves_on_and_a_quits(display, tmp_path):
-    import make_sample
+    from nuclei.data.synthetic import make_sample
 
-    make_sample.make_sample(tmp_path, train_count=3, test_count=1, seed=5)
+    make_sample(tmp_path, train_count=3, test_count=1, seed=5)
     train = subprocess.run(
         [sys.executable, str(PROJECT / "trainer.py"), "32", "1", "4", "1e-3"],
         cwd=tmp_path,

@@ -1,0 +1,1 @@
+"""Reading, typing, preparing and augmenting the images: everything before the network."""

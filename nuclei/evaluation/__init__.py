@@ -1,0 +1,1 @@
+"""The competition's metric and submission format, and scores summarised per image type."""

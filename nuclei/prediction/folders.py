@@ -1,0 +1,128 @@
+"""Predicting DSB folders: labelled ones scored per image and per type, test ones into submissions.
+
+Usage::
+
+    generate(args)       # what generate_predictions.py does with its parsed arguments
+
+Per image, ``<folder>/<id>/predict/`` gets the binary mask (0/255), the
+16-bit labels and, when scored, ``dice_score.txt``. Nothing is ever written
+into ``images/`` or ``masks/``.
+"""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nuclei.data.dsb import Sample, list_image_ids, without_known_bad
+from nuclei.data.image_types import ImageTyper
+from nuclei.data.loading import load_samples
+from nuclei.errors import UserError
+from nuclei.evaluation.rle import labels_to_rles
+from nuclei.evaluation.scores import format_summary, score_labels, summarise
+from nuclei.files import atomic_write_csv, atomic_write_text, write_png
+from nuclei.model.folder import open_for_prediction
+from nuclei.options import cache_dir_of
+from nuclei.prediction.inference import predict_probabilities
+from nuclei.prediction.instances import label_nuclei
+
+Log = Callable[[str], None]
+
+DEFAULT_TEST_FOLDERS = ("stage1_test", "stage2_test_final")
+REPORT_COLUMNS = ("ImageId", "image_type", "dice", "score", "predicted_nuclei", "true_nuclei")
+
+
+def write_prediction(folder: str | Path, image_id: str, labels: np.ndarray, dice_value: float | None = None) -> None:
+    """The predict/ folder of one image: binary mask, 16-bit labels and, when scored, dice_score.txt."""
+    predict_dir = Path(folder) / image_id / "predict"
+    predict_dir.mkdir(exist_ok=True)
+    write_png(predict_dir / f"{image_id}.png", ((labels > 0) * 255).astype(np.uint8))
+    write_png(predict_dir / f"{image_id}_labels.png", labels.astype(np.uint16))
+    if dice_value is not None:
+        atomic_write_text(predict_dir / "dice_score.txt", f"{dice_value:.6f}\n")
+
+
+def predicted_labels(
+    model, samples: list[Sample], parameters: dict[str, Any], batch_size: int, tta: bool
+) -> Iterator[tuple[Sample, np.ndarray]]:
+    """Yield (sample, label map) for each sample, predicting in batches."""
+    images = [sample.image for sample in samples]
+    for index, probabilities in predict_probabilities(model, images, batch_size=batch_size, tta=tta):
+        yield samples[index], label_nuclei(probabilities, parameters)
+
+
+def predict_labelled(
+    model, folder: Path, parameters: dict[str, Any], typer: ImageTyper, args: Any, log: Log = print
+) -> list[dict]:
+    """Predict, score and report the labelled images of folder; returns the report rows."""
+    ids = without_known_bad(list_image_ids(folder), log=log)
+    samples, skipped = load_samples(folder, ids, cache_dir=cache_dir_of(args))
+    types = typer.types_of(samples)
+    rows = []
+    for (sample, labels), image_type in zip(
+        predicted_labels(model, samples, parameters, args.batch_size, args.tta), types
+    ):
+        scores = score_labels(sample.labels, labels)
+        write_prediction(folder, sample.image_id, labels, scores["dice"])
+        rows.append({"ImageId": sample.image_id, "image_type": image_type, **scores})
+    if not rows:
+        raise UserError(f"no usable labelled images in {folder}")
+    atomic_write_csv(
+        args.report,
+        REPORT_COLUMNS,
+        (
+            [row[key] if not isinstance(row[key], float) else f"{row[key]:.6f}" for key in REPORT_COLUMNS]
+            for row in rows
+        ),
+    )
+    dice_values = np.array([row["dice"] for row in rows])
+    worst = rows[int(np.argmin(dice_values))]
+    log(f"MEAN DICE {dice_values.mean():.4f}  MEDIAN DICE {np.median(dice_values):.4f}")
+    log(f"MIN DICE {worst['dice']:.4f}  ID {worst['ImageId']}")
+    log(format_summary(summarise(rows, "score"), "competition score"))
+    log(f"wrote predict/ folders in {folder} and {args.report}")
+    if skipped:
+        log(f"skipped {len(skipped)} image(s): " + ", ".join(image_id for image_id, _ in skipped))
+    return rows
+
+
+def predict_test_set(model, folder: Path, parameters: dict[str, Any], args: Any, log: Log = print) -> Path:
+    """Predict the images of an unlabelled folder; write predict/ folders and submission_<name>.csv."""
+    ids = list_image_ids(folder)
+    samples, skipped = load_samples(folder, ids, with_labels=False)
+    submission_rows = []
+    nuclei = 0
+    for sample, labels in predicted_labels(model, samples, parameters, args.batch_size, args.tta):
+        write_prediction(folder, sample.image_id, labels)
+        rles = labels_to_rles(labels) or [""]
+        nuclei += int(labels.max())
+        submission_rows.extend((sample.image_id, runs) for runs in rles)
+    submission = Path(f"submission_{Path(folder).resolve().name}.csv")
+    atomic_write_csv(submission, ("ImageId", "EncodedPixels"), submission_rows)
+    log(f"{folder}: {len(samples)} images, {nuclei} nuclei; wrote {submission}")
+    if skipped:
+        log(f"skipped {len(skipped)} unreadable image(s): " + ", ".join(image_id for image_id, _ in skipped))
+    return submission
+
+
+def generate(args: Any, log: Log = print) -> None:
+    """Predict the labelled folder (scored) and the test folders (submissions) that args name or that exist."""
+    train_folder = Path(args.train or "stage1_train")
+    if args.train and not train_folder.is_dir():
+        raise UserError(f"labelled folder {train_folder} does not exist")
+    test_folders = [Path(folder) for folder in args.test] if args.test else None
+    if test_folders:
+        for folder in test_folders:
+            if not folder.is_dir():
+                raise UserError(f"test folder {folder} does not exist")
+    else:
+        test_folders = [Path(name) for name in DEFAULT_TEST_FOLDERS if Path(name).is_dir()]
+    if not train_folder.is_dir() and not test_folders:
+        raise UserError(f"nothing to predict: {train_folder} does not exist and no test folder was found")
+    model, parameters, args.tta, _ = open_for_prediction(args.model, args.img_size, args.tta, log)
+    if train_folder.is_dir() and not args.no_train:
+        typer = ImageTyper(args.clusters, args.cluster_model)
+        predict_labelled(model, train_folder, parameters, typer, args, log)
+    for folder in test_folders:
+        predict_test_set(model, folder, parameters, args, log)

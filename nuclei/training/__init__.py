@@ -1,0 +1,1 @@
+"""A training run: its configuration, data, step, epoch-end duties, checkpoints and report."""

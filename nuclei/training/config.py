@@ -1,0 +1,154 @@
+"""A training run's configuration: the schema of config.json, and the state a run resumes from.
+
+Usage::
+
+    run = RunConfig.from_arguments(args, script="trainer.py", sampling={"method": "uniform"})
+    run = run.resumed_from(RunConfig.load(work_dir / "config.json"))    # --resume
+    run.save(work_dir / "config.json")
+
+One RunConfig goes through a run: it is made from the command line, settled
+when the data and devices are known (the split, the steps, the precision),
+updated after every epoch (the progress fields), and completed at the end
+(the results). The model folder's config.json is its last state; the working
+folder's config.json, rewritten after every epoch, is what --resume reads.
+Epoch numbers here count from 1, as the log prints them; history.csv's
+``epoch`` column counts from 0, as Keras's does.
+"""
+
+import dataclasses
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nuclei.data.targets import TARGET_CHANNELS
+from nuclei.errors import UserError
+from nuclei.files import atomic_write_json
+
+KEPT_ON_RESUME = (
+    "seed",
+    "split_seed",
+    "train_ids",
+    "val_ids",
+    "schedule",
+    "max_blur_sigma",
+    "contact_weight",
+    "boundary_width",
+    "training_precision",
+    "trained_epochs",
+    "planned_epochs",
+    "best_epoch",
+    "best_score",
+    "schedule_state",
+)
+"""What a resumed run takes from the interrupted one rather than from its command line: the split,
+the seeds, how the model is trained, and the progress. EPOCHS, --time-limit and the rest of the
+command line may change between the two."""
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a training run, what it settled on, how far it got, and what it scored."""
+
+    script: str
+    arguments: dict[str, Any]
+    img_size: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    schedule: str
+    max_blur_sigma: float
+    contact_weight: float
+    boundary_width: int
+    seed: int
+    split_seed: int
+    sampling: dict[str, Any]
+    # Settled when the data and devices are known.
+    train_ids: list[str] = field(default_factory=list)
+    val_ids: list[str] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    samples_per_epoch: int = 0
+    steps_per_epoch: int = 0
+    target_channels: list[str] = field(default_factory=lambda: list(TARGET_CHANNELS))
+    filters: list[int] = field(default_factory=list)
+    xla: bool = False
+    strategy: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    devices: list[str] = field(default_factory=list)
+    training_precision: str | None = None
+    # Progress, after every epoch: what --resume continues from.
+    trained_epochs: int = 0
+    planned_epochs: int = 0
+    first_scored_epoch: int = 1
+    best_epoch: int = 0
+    """The epoch (from 1) with the best validation score so far; 0 while none is scored."""
+    best_score: float = -1.0
+    schedule_state: dict[str, Any] = field(default_factory=dict)
+    # Results, when the run ends.
+    validation: dict[str, Any] | None = None
+    finished: str | None = None
+    run_seconds: float | None = None
+
+    @classmethod
+    def from_arguments(cls, args: Any, script: str, sampling: dict[str, Any]) -> "RunConfig":
+        """A new run's configuration from the trainers' parsed command line."""
+        arguments = {key: value for key, value in vars(args).items()}
+        return cls(
+            script=script,
+            arguments=arguments,
+            img_size=args.img_size,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            schedule=args.schedule,
+            max_blur_sigma=args.max_blur,
+            contact_weight=args.contact_weight,
+            boundary_width=args.boundary_width,
+            seed=args.seed,
+            split_seed=args.seed if args.split_seed is None else args.split_seed,
+            sampling=sampling,
+            planned_epochs=args.epochs,
+        )
+
+    def resumed_from(self, saved: "RunConfig") -> "RunConfig":
+        """This command line's configuration continuing the interrupted run saved (KEPT_ON_RESUME)."""
+        kept = {name: getattr(saved, name) for name in KEPT_ON_RESUME}
+        kept["planned_epochs"] = min(self.epochs, saved.planned_epochs or self.epochs)
+        return dataclasses.replace(self, **kept)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The configuration as config.json holds it."""
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write the configuration as JSON, atomically."""
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
+        """A RunConfig from a config.json's contents; keys it does not know (older or newer folders) are ignored."""
+        known = {item.name for item in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunConfig":
+        """The RunConfig saved at path; UserError naming the file if it is unreadable or incomplete."""
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError) as error:
+            raise UserError(f"{path} is not a readable run configuration: {error}") from None
+
+
+def package_versions() -> dict[str, str]:
+    """The versions of Python and of the libraries a model depends on."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }

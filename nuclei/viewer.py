@@ -1,0 +1,157 @@
+"""Looking at what a model does: input, predicted nuclei and outlines, in OpenCV windows or figures.
+
+Usage::
+
+    show(args)           # what show_results.py does with its parsed arguments
+    pictures, caption = panels(sample, predicted_labels)
+
+The windows ``input``, ``predict`` (each predicted nucleus in its own
+colour) and ``overlay`` (predicted outlines green, true ones magenta); any
+key shows the next image, ``a`` quits. Without a display, the same panels
+are written as PNG figures.
+"""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nuclei.data.dsb import Sample, list_image_ids, read_sample, without_known_bad
+from nuclei.errors import DataError
+from nuclei.evaluation.scores import score_labels
+from nuclei.files import atomic_save
+from nuclei.model.folder import open_for_prediction
+from nuclei.prediction.inference import predict_probabilities
+from nuclei.prediction.instances import label_nuclei
+
+WINDOWS = ("input", "predict", "overlay")
+PREDICTED_OUTLINE = (0, 255, 0)
+TRUE_OUTLINE = (255, 0, 255)
+
+
+def display_problem() -> str | None:
+    """Why windows cannot be opened here, or None if they can."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no display (DISPLAY is not set)"
+    import cv2
+
+    try:
+        cv2.namedWindow("probe", cv2.WINDOW_NORMAL)
+        cv2.destroyWindow("probe")
+        cv2.waitKey(1)
+    except cv2.error:
+        return "this OpenCV has no window support"
+    return None
+
+
+def colour_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """RGB uint8 picture of a label map: black background, each nucleus a random bright colour."""
+    palette = np.random.default_rng(seed).integers(64, 256, size=(int(labels.max()) + 1, 3)).astype(np.uint8)
+    palette[0] = 0
+    return palette[labels]
+
+
+def overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | None = None) -> np.ndarray:
+    """The image with predicted outlines in green and, if given, true outlines in magenta."""
+    from skimage.segmentation import find_boundaries
+
+    picture = image.copy()
+    if truth is not None:
+        picture[find_boundaries(truth, mode="inner")] = TRUE_OUTLINE
+    picture[find_boundaries(predicted, mode="inner")] = PREDICTED_OUTLINE
+    return picture
+
+
+def panels(sample: Sample, predicted: np.ndarray) -> tuple[dict[str, np.ndarray], str]:
+    """{window name: RGB picture} and a caption for one predicted sample."""
+    scores = score_labels(sample.labels, predicted)
+    caption = (
+        f"{sample.image_id[:12]}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
+        f"nuclei {scores['predicted_nuclei']}/{scores['true_nuclei']}"
+    )
+    pictures = {
+        "input": sample.image,
+        "predict": colour_labels(predicted),
+        "overlay": overlay(sample.image, predicted, sample.labels),
+    }
+    return pictures, caption
+
+
+def save_figure(path: str | Path, sample: Sample, pictures: dict[str, np.ndarray], caption: str) -> None:
+    """One PNG with the three panels side by side and the caption as title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    height, width = sample.image.shape[:2]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 5.4 * height / width + 0.6))
+    titles = {
+        "input": "input",
+        "predict": "predicted nuclei",
+        "overlay": "outlines: predicted green, true magenta",
+    }
+    for axis, name in zip(axes, WINDOWS):
+        axis.imshow(pictures[name], interpolation="nearest")
+        axis.set_title(titles[name])
+        axis.axis("off")
+    figure.suptitle(caption)
+    figure.tight_layout()
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=100, format="png"))
+    plt.close(figure)
+
+
+def show_windows(pictures: dict[str, np.ndarray], caption: str, max_side: int) -> int:
+    """Show the panels in OpenCV windows; returns the key pressed."""
+    import cv2
+
+    height, width = pictures["input"].shape[:2]
+    scale = min(1.0, max_side / max(height, width))
+    for name in WINDOWS:
+        cv2.namedWindow(name, cv2.WINDOW_NORMAL)
+        cv2.resizeWindow(name, int(width * scale), int(height * scale))
+        picture = cv2.cvtColor(pictures[name], cv2.COLOR_RGB2BGR)
+        if name == "overlay":
+            cv2.putText(picture, caption, (5, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.imshow(name, picture)
+    cv2.setWindowTitle("overlay", f"overlay - {caption}")
+    return cv2.waitKey(0) & 0xFF
+
+
+def show(args: Any, log: Callable[[str], None] = print) -> None:
+    """Predict random labelled images of args.data one at a time; show them in windows or write figures."""
+    ids = without_known_bad(list_image_ids(args.data), log=lambda _: None)
+    problem = None if args.no_windows else display_problem()
+    windows = problem is None and not args.no_windows
+    save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
+    if problem:
+        log(f"{problem}: writing {args.count} figure(s) to {save_dir}/ instead of opening windows")
+    model, parameters, tta, _ = open_for_prediction(args.model, args.img_size, args.tta, log)
+    if save_dir:
+        save_dir.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    shown = 0
+    while windows or shown < args.count:
+        image_id = ids[rng.integers(len(ids))]
+        try:
+            sample = read_sample(args.data, image_id)
+        except DataError as error:
+            log(f"warning: skipping {image_id}: {error}")
+            continue
+        _, probabilities = next(predict_probabilities(model, [sample.image], tta=tta, progress=False))
+        predicted = label_nuclei(probabilities, parameters)
+        pictures, caption = panels(sample, predicted)
+        log(caption)
+        if save_dir and shown < args.count:
+            save_figure(save_dir / f"{image_id}.png", sample, pictures, caption)
+        shown += 1
+        if windows and show_windows(pictures, caption, args.max_side) == ord("a"):
+            break
+    if windows:
+        import cv2
+
+        cv2.destroyAllWindows()
+    if save_dir:
+        log(f"wrote {min(shown, args.count)} figure(s) to {save_dir}")
