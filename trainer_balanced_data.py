@@ -28,6 +28,7 @@ def main(argv=None):
 
 
 def train(args):
+    arguments.check_inputs(args)
     runtime.import_tensorflow()
     from nuclei.training.run import train as run_training
 

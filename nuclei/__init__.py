@@ -14,8 +14,8 @@ Where things happen:
   (``instances``), post-processing ``tuning``, and predicting DSB folders (``folders``).
 - ``nuclei.evaluation``: the competition's ``metric``, run-length encoding (``rle``) and ``scores``.
 - ``cli``, ``options`` and ``runtime``: command-line plumbing, options shared by several scripts,
-  and preparing the process for TensorFlow; ``files``: writing files atomically; ``viewer``: the
-  result windows and figures.
+  and preparing the process for TensorFlow; ``errors``: the suite's two exceptions; ``files``:
+  writing files atomically; ``viewer``: the result windows and figures.
 
 Modules that import Keras at the top (``nuclei.model.unet``, ``layers``, ``losses``,
 ``nuclei.training.loop``, ``schedules``, ``run``) are imported by the scripts only after

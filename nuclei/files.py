@@ -16,6 +16,23 @@ from pathlib import Path
 import numpy as np
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()
+"""The permissions of every file written, as open() would give them: the temporary files
+tempfile makes are private (0600), and a rename keeps that."""
+
+
+def _publish(temporary: str, path: Path) -> None:
+    """Give the finished temporary file the usual permissions and rename it onto path."""
+    os.chmod(temporary, FILE_MODE)
+    os.replace(temporary, path)
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write text to path through a temporary file in the same folder and a rename."""
     path = Path(path)
@@ -23,7 +40,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
-        os.replace(temporary, path)
+        _publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -45,7 +62,7 @@ def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
     os.close(handle)
     try:
         save(temporary)
-        os.replace(temporary, path)
+        _publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -9,7 +9,14 @@ from conftest import run_config
 from nuclei.data.augmentation import ORIGINAL_MAX_BLUR_SIGMA
 from nuclei.errors import UserError
 from nuclei.training import config
-from nuclei.training.checkpoint import CHECKPOINT, LEGACY_STATE, RUN_STATE, load_checkpoint, save_checkpoint
+from nuclei.training.checkpoint import (
+    CHECKPOINT,
+    LEGACY_STATE,
+    RUN_STATE,
+    finished_epochs,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 
 def test_nothing_to_resume_is_one_line(tmp_path):
@@ -104,3 +111,12 @@ def test_a_kill_between_best_weights_and_state_leaves_a_resumable_folder(tmp_pat
 
     save_checkpoint(tmp_path, model, history * 3, run_config(trained_epochs=3, best_epoch=1))
     assert [path.name for path in tmp_path.glob("best-epoch*")] == ["best-epoch1.weights.h5"]
+
+
+def test_the_epochs_a_working_folder_keeps_are_counted_in_either_format(tmp_path):
+    """What an interruption reports: 0 before the first epoch is saved, else the state's count, old or new."""
+    assert finished_epochs(tmp_path) == 0
+    write_legacy_folder(tmp_path, {"seed": 42, "train_ids": ["a"], "val_ids": ["c"], "finished_epochs": 2})
+    assert finished_epochs(tmp_path) == 2
+    run_config(trained_epochs=4, train_ids=["a"], val_ids=["c"]).save(tmp_path / RUN_STATE)
+    assert finished_epochs(tmp_path) == 4

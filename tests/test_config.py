@@ -36,7 +36,7 @@ def test_keys_a_run_configuration_does_not_know_are_ignored():
     assert RunConfig.from_dict(data) == run_config()
 
 
-@pytest.mark.parametrize("content", [None, "{", json.dumps({"script": "trainer.py"})])
+@pytest.mark.parametrize("content", [None, "{", "[1, 2]", json.dumps({"script": "trainer.py"})])
 def test_an_unreadable_or_incomplete_configuration_is_one_line_naming_the_file(tmp_path, content):
     path = tmp_path / "config.json"
     if content is not None:

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 
 from nuclei import cli, options
 from nuclei.data.augmentation import MAX_BLUR_SIGMA
+from nuclei.data.dsb import list_image_ids
 from nuclei.data.targets import BOUNDARY_WIDTH
+from nuclei.model.folder import ModelFolderWriter
+from nuclei.training.checkpoint import load_checkpoint
 from nuclei.training.distribution import STRATEGIES
 from nuclei.training.precision import PRECISION_CHOICES
 
@@ -165,3 +168,11 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
     if args.time_limit and args.strategy == "multiworker":
         parser.error("--time-limit cannot be used with --strategy multiworker: each worker would plan its own epochs")
     return args
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """UserError, before TensorFlow starts, when the data folder is missing or empty, or --resume finds no
+    interrupted run: the checks that need no more than a look at the disk."""
+    list_image_ids(args.data)
+    if args.resume:
+        load_checkpoint(ModelFolderWriter.work_dir_of(args.out))

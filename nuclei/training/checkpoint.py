@@ -94,8 +94,10 @@ def _from_legacy_state(state: dict) -> RunConfig:
 
 def finished_epochs(work_dir: Path) -> int:
     """How many epochs the working folder keeps (0 before the first is saved)."""
-    path = work_dir / RUN_STATE
-    return RunConfig.load(path).trained_epochs if path.is_file() else 0
+    try:
+        return load_checkpoint(work_dir).trained_epochs
+    except UserError:
+        return 0
 
 
 def remove_checkpoint(work_dir: Path, run: RunConfig) -> None:

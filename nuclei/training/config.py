@@ -135,7 +135,10 @@ class RunConfig:
     def load(cls, path: str | Path) -> "RunConfig":
         """The RunConfig saved at path; UserError naming the file if it is unreadable or incomplete."""
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError(f"it holds a JSON {type(data).__name__}, not an object")
+            return cls.from_dict(data)
         except (OSError, ValueError, TypeError) as error:
             raise UserError(f"{path} is not a readable run configuration: {error}") from None
 
