@@ -17,8 +17,15 @@ the names the original taught. Importing it stays instant: TensorFlow is
 imported by the functions that build pipelines.
 """
 
-from nuclei.data.augmentation import MAX_BLUR_SIGMA, MAX_ROTATION_DEGREES, SCALE_RANGE, augment
-from nuclei.data.cache import data_fingerprint
+from nuclei.data.augmentation import (
+    BLUR_RADIUS,
+    MAX_BLUR_SIGMA,
+    MAX_ROTATION_DEGREES,
+    ORIGINAL_MAX_BLUR_SIGMA,
+    SCALE_RANGE,
+    augment,
+)
+from nuclei.data.cache import CACHE_FORMAT, DEFAULT_CACHE_DIR, data_fingerprint
 from nuclei.data.crops import CropSource
 from nuclei.data.dsb import (
     KNOWN_BAD_IMAGE_IDS,
@@ -43,9 +50,16 @@ from nuclei.data.targets import (
     nucleus_contact,
 )
 from nuclei.errors import DataError
+from nuclei.options import add_cache_options as add_cache_arguments
+from nuclei.options import cache_dir_of
+from nuclei.prediction.inference import pad_to_multiple
 
 __all__ = [
+    "BLUR_RADIUS",
     "BOUNDARY_WIDTH",
+    "CACHE_FORMAT",
+    "DEFAULT_CACHE_DIR",
+    "ORIGINAL_MAX_BLUR_SIGMA",
     "KNOWN_BAD_IMAGE_IDS",
     "MAX_BLUR_SIGMA",
     "MAX_ROTATION_DEGREES",
@@ -55,7 +69,9 @@ __all__ = [
     "CropSource",
     "DataError",
     "Sample",
+    "add_cache_arguments",
     "augment",
+    "cache_dir_of",
     "check_image_id",
     "data_fingerprint",
     "image_path",
@@ -66,6 +82,7 @@ __all__ = [
     "normalise_image",
     "nucleus_boundary",
     "nucleus_contact",
+    "pad_to_multiple",
     "prepare_for_training",
     "read_image",
     "read_labels",

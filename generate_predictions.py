@@ -44,6 +44,9 @@ def main(argv=None):
 
 
 def generate(args):
+    from nuclei.prediction.folders import folders_to_predict
+
+    folders_to_predict(args.train, args.test, args.no_train)
     runtime.import_tensorflow()
     from nuclei.prediction.folders import generate as predict_folders
 

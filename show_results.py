@@ -17,6 +17,7 @@ so and writes the same panels as PNG figures into ``results/`` (``--save``),
 """
 
 from nuclei import cli, options, runtime
+from nuclei.data.dsb import list_image_ids
 
 
 def main(argv=None):
@@ -36,6 +37,7 @@ def main(argv=None):
 
 
 def show(args):
+    list_image_ids(args.data)
     runtime.import_tensorflow()
     from nuclei.viewer import show as show_images
 

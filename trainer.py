@@ -14,6 +14,7 @@ Every training image is drawn once per epoch; trainer_balanced_data.py draws
 the rare image types more often.
 """
 
+import time
 from pathlib import Path
 
 from nuclei import cli, runtime
@@ -27,11 +28,12 @@ def main(argv=None):
 
 
 def train(args):
+    started = time.monotonic()
     arguments.check_inputs(args)
     runtime.import_tensorflow()
     from nuclei.training.run import train as run_training
 
-    return run_training(args, uniform_sampler, {"method": "uniform"}, script=Path(__file__).name)
+    return run_training(args, uniform_sampler, {"method": "uniform"}, script=Path(__file__).name, started=started)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ ImageId, or from filename.joblib for images it does not list), each draw a
 fresh augmented crop. Writes ``my_balanced_model/`` (``--out``).
 """
 
+import time
 from pathlib import Path
 
 from nuclei import cli, runtime
@@ -28,12 +29,13 @@ def main(argv=None):
 
 
 def train(args):
+    started = time.monotonic()
     arguments.check_inputs(args)
     runtime.import_tensorflow()
     from nuclei.training.run import train as run_training
 
     sampling = {"method": "balanced", "multipliers": args.multipliers}
-    return run_training(args, balanced_sampler(args.multipliers), sampling, script=Path(__file__).name)
+    return run_training(args, balanced_sampler(args.multipliers), sampling, script=Path(__file__).name, started=started)
 
 
 if __name__ == "__main__":

@@ -7,17 +7,18 @@ Usage::
     tfn.compile_unet(model, "adam")                 # the suite's loss and metrics
 
 The pieces live in the ``nuclei.model`` package (``unet``, ``layers``,
-``losses``); this module presents them under the names the original taught.
+``losses``, ``learning_rate``); this module presents them under the names the original taught.
 Importing it registers every custom object a saved model may name (the
 fused batch normalization, the loss, the metrics and the learning-rate
 schedule), so ``keras.saving.load_model`` finds them without
 ``custom_objects``. Importing it imports Keras (and with it TensorFlow).
 """
 
+from nuclei.model.flops import forward_flops
 from nuclei.model.layers import FusedBatchNormalization
+from nuclei.model.learning_rate import HoldThenCosine
 from nuclei.model.losses import SMOOTH, bce_dice_loss, dice_coef, iou_coef
 from nuclei.model.unet import BATCH_NORM_MOMENTUM, DEFAULT_FILTERS, build_unet, compile_unet, float32_copy
-from nuclei.training.schedules import HoldThenCosine
 
 __all__ = [
     "BATCH_NORM_MOMENTUM",
@@ -30,5 +31,6 @@ __all__ = [
     "compile_unet",
     "dice_coef",
     "float32_copy",
+    "forward_flops",
     "iou_coef",
 ]

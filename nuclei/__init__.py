@@ -6,18 +6,21 @@ Where things happen:
   (``image_types``, ``clustering``), training targets (``targets``), normalisation
   (``normalisation``), crops, augmentation and ``tf.data`` pipelines, and the generated sample
   (``synthetic``).
-- ``nuclei.model``: the U-Net (``unet``, ``layers``, ``losses``) and the model folder (``folder``).
+- ``nuclei.model``: the U-Net (``unet``, ``layers``, ``losses``, ``learning_rate``) and the model
+  folder (``folder``).
 - ``nuclei.training``: a training run (``run``) configured by one ``RunConfig`` (``config``), its
   training step (``loop``), what happens at the end of every epoch (``epoch_end``), learning-rate
-  ``schedules``, the ``time_budget``, ``checkpoint``, ``history`` and the final validation ``report``.
-- ``nuclei.prediction``: whole-image prediction (``inference``), probabilities to nuclei
-  (``instances``), post-processing ``tuning``, and predicting DSB folders (``folders``).
+  ``schedules``, the ``time_budget``, ``checkpoint``, ``history`` and the ``validation`` scores.
+- ``nuclei.prediction``: opening a model folder (``opening``), whole-image prediction
+  (``inference``), probabilities to nuclei (``instances``), post-processing ``tuning``, and
+  predicting DSB folders (``folders``).
 - ``nuclei.evaluation``: the competition's ``metric``, run-length encoding (``rle``) and ``scores``.
 - ``cli``, ``options`` and ``runtime``: command-line plumbing, options shared by several scripts,
   and preparing the process for TensorFlow; ``errors``: the suite's two exceptions; ``files``:
   writing files atomically; ``viewer``: the result windows and figures.
 
 Modules that import Keras at the top (``nuclei.model.unet``, ``layers``, ``losses``,
-``nuclei.training.loop``, ``schedules``, ``run``) are imported by the scripts only after
-``runtime.import_tensorflow()``, so that ``--help`` is instant and TensorFlow starts quietly.
+``learning_rate``, ``nuclei.training.loop``, ``schedules``, ``epoch_end``, ``run``) are imported by
+the scripts only after ``runtime.import_tensorflow()``, so that ``--help`` is instant and
+TensorFlow starts quietly.
 """

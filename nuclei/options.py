@@ -35,7 +35,7 @@ def add_type_options(parser: Any) -> None:
 
 
 def add_tta_option(parser: Any) -> None:
-    """The prediction scripts' --tta option, read by nuclei.model.folder.open_for_prediction."""
+    """The prediction scripts' --tta option, read by nuclei.prediction.opening.open_for_prediction."""
     add_switch(
         parser, "--tta", "average over horizontal and vertical flips", "if it scored better on the validation images"
     )

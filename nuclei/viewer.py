@@ -22,9 +22,9 @@ from nuclei.data.dsb import Sample, list_image_ids, read_sample, without_known_b
 from nuclei.errors import DataError
 from nuclei.evaluation.scores import score_labels
 from nuclei.files import atomic_save
-from nuclei.model.folder import open_for_prediction
 from nuclei.prediction.inference import predict_probabilities
 from nuclei.prediction.instances import label_nuclei
+from nuclei.prediction.opening import open_for_prediction
 
 WINDOWS = ("input", "predict", "overlay")
 PREDICTED_OUTLINE = (0, 255, 0)

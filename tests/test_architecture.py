@@ -66,6 +66,37 @@ def test_the_package_has_no_import_circle():
         visit(name)
 
 
+def layer_of(name: str) -> str:
+    """The part of the package a module belongs to: its sub-package (nuclei.data, ...) or itself (nuclei.cli)."""
+    return ".".join(name.split(".")[:2])
+
+
+def test_the_packages_parts_depend_on_each_other_one_way_even_inside_functions():
+    """data, model, training, prediction, evaluation and the top-level helpers form layers: an import inside a
+    function (run later, so no import circle) must not reach back up either."""
+    modules = package_modules()
+    graph = {}
+    for name, tree in modules.items():
+        imported = {layer_of(other) for other in imported_names(tree, top_level_only=False) if other in modules}
+        graph.setdefault(layer_of(name), set()).update(imported - {layer_of(name), "nuclei"})
+    visiting, done = [], set()
+
+    def visit(layer):
+        if layer in done:
+            return
+        assert layer not in visiting, "parts importing each other: " + " -> ".join(
+            visiting[visiting.index(layer) :] + [layer]
+        )
+        visiting.append(layer)
+        for other in sorted(graph.get(layer, ())):
+            visit(other)
+        visiting.pop()
+        done.add(layer)
+
+    for layer in sorted(graph):
+        visit(layer)
+
+
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda path: module_name(path))
 def test_library_functions_are_short(path):
     tree = ast.parse(path.read_text())

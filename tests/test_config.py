@@ -50,7 +50,8 @@ def test_the_command_line_makes_a_new_runs_configuration():
     command = ["64", "30", "8", "2e-3", "--seed", "7", "--max-blur", "1.5", "--contact-weight", "0"]
     args = arguments.parse(parser, command)
     run = RunConfig.from_arguments(args, "trainer.py", {"method": "uniform"})
-    assert (run.script, run.sampling, run.arguments) == ("trainer.py", {"method": "uniform"}, vars(args))
+    assert (run.script, run.sampling) == ("trainer.py", {"method": "uniform"})
+    assert run.arguments == {**vars(args), "split_seed": 7}, "the command line, the split's seed resolved"
     assert (run.img_size, run.epochs, run.planned_epochs, run.batch_size, run.learning_rate) == (64, 30, 30, 8, 2e-3)
     assert (run.seed, run.split_seed, run.max_blur_sigma, run.contact_weight) == (7, 7, 1.5, 0.0)
     assert (run.schedule, run.boundary_width) == ("plateau", 2)
@@ -88,7 +89,14 @@ def test_a_resumed_run_keeps_the_interrupted_runs_training_and_progress():
     resumed = command_line.resumed_from(saved)
     for name in set(KEPT_ON_RESUME) - {"planned_epochs"}:
         assert getattr(resumed, name) == getattr(saved, name), name
-    assert (resumed.epochs, resumed.batch_size, resumed.arguments) == (30, 8, {"resume": True})
+    assert (resumed.epochs, resumed.batch_size) == (30, 8)
+    kept_options = {"schedule": saved.schedule, "max_blur": saved.max_blur_sigma, "split_seed": saved.split_seed}
+    assert resumed.arguments == {
+        "resume": True,
+        **kept_options,
+        "contact_weight": saved.contact_weight,
+        "boundary_width": saved.boundary_width,
+    }, "the options the run keeps are recorded as it ran them"
     assert resumed.planned_epochs == 30, "EPOCHS from the command line, where it ends the run sooner"
     assert resumed.first_scored_epoch == 1, "the run settles it anew from --score-from and its plan"
     assert saved == interrupted_run(), "the saved configuration is left as it was"

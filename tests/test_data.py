@@ -294,12 +294,17 @@ def test_cache_is_reused_and_invalidated_when_a_mask_changes(tmp_path):
 def test_data_preprocessing_presents_the_original_names():
     """The original's module stays importable, and instant, its names the package's own objects."""
     import data_preprocessing as dp
+    from nuclei import options
     from nuclei.data import cache
+    from nuclei.prediction import inference
 
-    modules = (augmentation, cache, crops, dsb, loading, normalisation, pipelines, targets)
+    modules = (augmentation, cache, crops, dsb, loading, normalisation, pipelines, targets, options, inference)
     homes = {name: module for module in modules for name in vars(module) if not name.startswith("_")}
+    renamed = {"add_cache_arguments": options.add_cache_options}
     for name in dp.__all__:
-        if name != "DataError":
+        if name in renamed:
+            assert getattr(dp, name) is renamed[name], name
+        elif name != "DataError":
             assert getattr(dp, name) is getattr(homes[name], name), name
     assert dp.DataError is DataError
     assert {"list_image_ids", "load_samples", "make_targets", "augment", "training_dataset"} <= set(dp.__all__)

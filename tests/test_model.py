@@ -197,8 +197,7 @@ def test_forward_flops_counts_every_convolution():
 def test_trainer_functional_presents_the_original_names():
     """The original's module stays importable, its names the package's own objects."""
     import trainer_functional as tfn
-    from nuclei.model import layers, losses, unet
-    from nuclei.training import schedules
+    from nuclei.model import flops, layers, learning_rate, losses, unet
 
     expected = {
         "build_unet": unet.build_unet,
@@ -211,7 +210,8 @@ def test_trainer_functional_presents_the_original_names():
         "dice_coef": losses.dice_coef,
         "iou_coef": losses.iou_coef,
         "SMOOTH": losses.SMOOTH,
-        "HoldThenCosine": schedules.HoldThenCosine,
+        "HoldThenCosine": learning_rate.HoldThenCosine,
+        "forward_flops": flops.forward_flops,
     }
     assert set(tfn.__all__) == set(expected)
     assert all(getattr(tfn, name) is value for name, value in expected.items())

@@ -29,3 +29,19 @@ def test_mixed_precision_is_auto_unless_asked():
     assert arguments.parse(parser, command).mixed_precision == "auto"
     for choice in PRECISION_CHOICES:
         assert arguments.parse(parser, [*command, "--mixed-precision", choice]).mixed_precision == choice
+
+
+def test_a_resumed_checkpoint_reports_the_precision_it_was_trained_in():
+    """A checkpoint keeps its layers' policy whatever --mixed-precision says now (runs resumed from a state
+    that did not record it)."""
+    from nuclei import runtime
+
+    runtime.import_tensorflow()
+    from nuclei.model.unet import build_unet
+    from nuclei.training.precision import policy_scope
+    from nuclei.training.run import compute_precision_of
+
+    with policy_scope("mixed_bfloat16"):
+        model = build_unet(input_size=(32, 32))
+    assert compute_precision_of(model) == "mixed_bfloat16"
+    assert compute_precision_of(build_unet(input_size=(32, 32))) == "float32"

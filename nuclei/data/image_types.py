@@ -26,6 +26,19 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 """The project's root, which holds cluster_df.csv and filename.joblib as the original did."""
 DEFAULT_CLUSTER_TABLE = PROJECT_DIR / "cluster_df.csv"
 DEFAULT_CLUSTER_MODEL = PROJECT_DIR / "filename.joblib"
+UNREADABLE_PICKLE = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    ValueError,
+    KeyError,
+    IndexError,
+    ImportError,
+    AttributeError,
+    TypeError,
+)
+"""What loading a damaged pickle, or one of another scikit-learn version (a class it names differently or
+builds from other arguments: AttributeError, TypeError), raises."""
 FEATURE_NAMES = ("background_brightness", "mean_brightness", "stain_saturation")
 
 
@@ -83,7 +96,7 @@ def load_cluster_model(path: str | Path = DEFAULT_CLUSTER_MODEL) -> dict:
     path = Path(path)
     try:
         bundle = joblib.load(path)
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, ImportError) as error:
+    except UNREADABLE_PICKLE as error:
         raise UserError(f"cannot load cluster model {path}: {error}") from None
     if not isinstance(bundle, dict) or not {"kmeans", "cluster_names"} <= set(bundle):
         raise UserError(f"{path} is not a cluster model written by cluster_images.py")

@@ -5,7 +5,7 @@ Usage::
     writer = ModelFolderWriter("my_model")   # works in "my_model.partial/"
     ... write model.keras, config.json, history.csv into writer.work_dir ...
     writer.commit()                          # swaps it into place
-    opened = open_for_prediction("my_model", img_size=256)   # model, post-processing, tta, folder
+    model = load_model("my_model")
 
 A finished folder holds ``model.keras`` (Keras 3 native format),
 ``config.json`` (the run's RunConfig: every argument, image size, split,
@@ -27,13 +27,12 @@ import json
 import os
 import shutil
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from nuclei.cli import switch_is_on
 from nuclei.errors import UserError
-from nuclei.runtime import init_devices
 
 REQUIRED_FILES = ("model.keras", "config.json")
 
@@ -72,13 +71,6 @@ class ModelFolderWriter:
         os.rename(self.work_dir, self.out_dir)
         if self.previous_dir.exists():
             shutil.rmtree(self.previous_dir)
-
-
-def default_model_dir(log: Callable[[str], None] = print) -> Path:
-    """``my_balanced_model`` if it exists in the current directory, else ``my_model``; says which."""
-    chosen = Path("my_balanced_model") if Path("my_balanced_model").is_dir() else Path("my_model")
-    log(f"using model folder {chosen} (choose another with --model)")
-    return chosen
 
 
 def check_model_dir(model_dir: str | Path) -> Path:
@@ -146,53 +138,15 @@ def load_model_file(path: str | Path):
     import keras
 
     import nuclei.model.layers  # noqa: F401
+    import nuclei.model.learning_rate  # noqa: F401
     import nuclei.model.losses  # noqa: F401
-    import nuclei.training.schedules  # noqa: F401
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
-    except (OSError, ValueError, TypeError, KeyError, zipfile.BadZipFile) as error:
+    except (OSError, EOFError, ValueError, TypeError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         raise UserError(f"cannot load {path}: {error}") from None
 
 
 def load_model(model_dir: str | Path):
     """The model of a complete model folder."""
     return load_model_file(check_model_dir(model_dir) / "model.keras")
-
-
-class OpenedModel(NamedTuple):
-    """A model folder opened for prediction: the model, its post-processing, whether to average over
-    flips, and the folder."""
-
-    model: Any
-    parameters: dict[str, Any]
-    tta: bool
-    model_dir: Path
-
-
-def open_for_prediction(
-    model_arg: str | Path | None, img_size: int | None, tta: str = "auto", log: Callable[[str], None] = print
-) -> OpenedModel:
-    """The model folder model_arg (or default_model_dir()) opened for the prediction scripts.
-
-    The folder is model_arg or default_model_dir(); the image size it was
-    trained at is checked against img_size (and wins); tuned
-    post-processing comes from the folder, else the defaults, saying which.
-    tta is "on", "off" or "auto" (the folder's tuned choice).
-    """
-    from nuclei.prediction import instances
-
-    model_dir = Path(model_arg) if model_arg else default_model_dir(log)
-    config = read_config(model_dir)
-    resolve_image_size(config, img_size, model_dir, log)
-    parameters, tuned_tta = read_postprocessing(model_dir)
-    if parameters is None:
-        parameters = dict(instances.DEFAULT_POSTPROCESSING)
-        log(f"{model_dir} holds no tuned post-processing; using the defaults {parameters}")
-    else:
-        log(f"post-processing tuned on the validation images: {parameters}")
-    use_tta = switch_is_on(tta, tuned_tta)
-    if tta == "auto" and use_tta:
-        log("averaging over flips (--tta auto: it scored better on the validation images)")
-    init_devices()
-    return OpenedModel(load_model(model_dir), parameters, use_tta, model_dir)

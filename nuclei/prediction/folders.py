@@ -11,7 +11,7 @@ into ``images/`` or ``masks/``.
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,10 +22,10 @@ from nuclei.errors import UserError
 from nuclei.evaluation.rle import labels_to_rles
 from nuclei.evaluation.scores import format_summary, score_labels, summarise
 from nuclei.files import atomic_write_csv, atomic_write_text, write_png
-from nuclei.model.folder import open_for_prediction
 from nuclei.options import cache_dir_of
 from nuclei.prediction.inference import predict_probabilities
 from nuclei.prediction.instances import label_nuclei
+from nuclei.prediction.opening import open_for_prediction
 
 Log = Callable[[str], None]
 
@@ -106,23 +106,34 @@ def predict_test_set(model, folder: Path, parameters: dict[str, Any], args: Any,
     return submission
 
 
-def generate(args: Any, log: Log = print) -> None:
-    """Predict the labelled folder (scored) and the test folders (submissions) that args name or that exist."""
-    train_folder = Path(args.train or "stage1_train")
-    if args.train and not train_folder.is_dir():
+class Folders(NamedTuple):
+    """The folders a prediction run reads: the labelled one (None: none to score) and the test ones."""
+
+    labelled: Path | None
+    tests: list[Path]
+
+
+def folders_to_predict(train: str | None, tests: list[str] | None, no_train: bool = False) -> Folders:
+    """The labelled folder (--train, else stage1_train/ where it exists) and the test folders (--test, else
+    those of DEFAULT_TEST_FOLDERS that exist); UserError for a folder named but missing, or none at all."""
+    train_folder = Path(train or "stage1_train")
+    if train and not train_folder.is_dir():
         raise UserError(f"labelled folder {train_folder} does not exist")
-    test_folders = [Path(folder) for folder in args.test] if args.test else None
-    if test_folders:
-        for folder in test_folders:
-            if not folder.is_dir():
-                raise UserError(f"test folder {folder} does not exist")
-    else:
-        test_folders = [Path(name) for name in DEFAULT_TEST_FOLDERS if Path(name).is_dir()]
+    for folder in tests or ():
+        if not Path(folder).is_dir():
+            raise UserError(f"test folder {folder} does not exist")
+    test_folders = [Path(name) for name in tests or DEFAULT_TEST_FOLDERS if Path(name).is_dir()]
     if not train_folder.is_dir() and not test_folders:
         raise UserError(f"nothing to predict: {train_folder} does not exist and no test folder was found")
+    return Folders(train_folder if train_folder.is_dir() and not no_train else None, test_folders)
+
+
+def generate(args: Any, log: Log = print) -> None:
+    """Predict the labelled folder (scored) and the test folders (submissions) that args name or that exist."""
+    folders = folders_to_predict(args.train, args.test, args.no_train)
     model, parameters, args.tta, _ = open_for_prediction(args.model, args.img_size, args.tta, log)
-    if train_folder.is_dir() and not args.no_train:
+    if folders.labelled:
         typer = ImageTyper(args.clusters, args.cluster_model)
-        predict_labelled(model, train_folder, parameters, typer, args, log)
-    for folder in test_folders:
+        predict_labelled(model, folders.labelled, parameters, typer, args, log)
+    for folder in folders.tests:
         predict_test_set(model, folder, parameters, args, log)

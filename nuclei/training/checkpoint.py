@@ -55,7 +55,10 @@ def load_checkpoint(work_dir: Path) -> RunConfig:
     if not (work_dir / CHECKPOINT).is_file():
         raise UserError(f"nothing to resume: {work_dir} holds no finished epoch")
     if (work_dir / LEGACY_STATE).is_file() and not (work_dir / RUN_STATE).is_file():
-        return _from_legacy_state(json.loads((work_dir / LEGACY_STATE).read_text(encoding="utf-8")))
+        try:
+            return _from_legacy_state(json.loads((work_dir / LEGACY_STATE).read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise UserError(f"{work_dir / LEGACY_STATE} is not a readable checkpoint state: {error}") from None
     if not (work_dir / RUN_STATE).is_file():
         raise UserError(f"nothing to resume: {work_dir} holds no finished epoch")
     return RunConfig.load(work_dir / RUN_STATE)

@@ -93,7 +93,8 @@ class RunConfig:
     @classmethod
     def from_arguments(cls, args: Any, script: str, sampling: dict[str, Any]) -> "RunConfig":
         """A new run's configuration from the trainers' parsed command line."""
-        arguments = {key: value for key, value in vars(args).items()}
+        split_seed = args.seed if args.split_seed is None else args.split_seed
+        arguments = {**vars(args), "split_seed": split_seed}
         return cls(
             script=script,
             arguments=arguments,
@@ -106,7 +107,7 @@ class RunConfig:
             contact_weight=args.contact_weight,
             boundary_width=args.boundary_width,
             seed=args.seed,
-            split_seed=args.seed if args.split_seed is None else args.split_seed,
+            split_seed=split_seed,
             sampling=sampling,
             planned_epochs=args.epochs,
         )
@@ -115,7 +116,14 @@ class RunConfig:
         """This command line's configuration continuing the interrupted run saved (KEPT_ON_RESUME)."""
         kept = {name: getattr(saved, name) for name in KEPT_ON_RESUME}
         kept["planned_epochs"] = min(self.epochs, saved.planned_epochs or self.epochs)
-        return dataclasses.replace(self, **kept)
+        kept_options = {
+            "schedule": saved.schedule,
+            "max_blur": saved.max_blur_sigma,
+            "contact_weight": saved.contact_weight,
+            "boundary_width": saved.boundary_width,
+            "split_seed": saved.split_seed,
+        }
+        return dataclasses.replace(self, **kept, arguments={**self.arguments, **kept_options})
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as config.json holds it."""

@@ -2,7 +2,8 @@
 
 Usage::
 
-    data = load_training_data(run, args.data, sampler, typer, cache_dir="dsb_cache")
+    ids = image_ids_to_load(run, "stage1_train", limit=None, log=print)
+    data = load_training_data(run, "stage1_train", ids, 0.1, sampler, typer, cache_dir="dsb_cache")
     data.train, data.train_types, data.val, data.val_types, data.sample_indices
 
 A fresh run lists the folder (less the known-bad image, and --limit) and

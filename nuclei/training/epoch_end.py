@@ -6,7 +6,7 @@ Usage::
         ValidationScoring(lambda: epoch_score(model, val_samples)),
         LearningRateStep(schedule),
         HistoryRecord(history),
-        TimeLimit(budget, schedule, epochs=100, score_from="auto", steps_per_epoch=96),
+        TimeLimit(budget, schedule, epochs=100, score_from="auto", steps_per_epoch=96, limit_minutes=45),
         Checkpoint(work_dir, model, history),
         EarlyStopping(patience=5),
     ]
@@ -109,7 +109,10 @@ class HistoryRecord:
 
 class TimeLimit:
     """Plans the run's epochs anew from the time left (--time-limit), moving the schedule's end and the
-    first scored epoch with it; logs each change of plan. Stopping is planning no more epochs."""
+    first scored epoch with it; logs each change of plan. Stopping is planning no more epochs.
+
+    Made right before the first epoch: it tells the budget that the epochs begin now.
+    """
 
     def __init__(
         self,

@@ -2,7 +2,8 @@
 
 Usage::
 
-    with compute_policy_scope("auto") as policy:     # "float32", "mixed_bfloat16" or "mixed_float16"
+    policy = compute_policy("auto", gpu_visible(), cpu_has_bfloat16())   # "float32", "mixed_bfloat16", ...
+    with policy_scope(policy):
         model = build_unet()
         optimizer = new_adam(1e-3)
 

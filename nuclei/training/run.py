@@ -75,11 +75,13 @@ def train(
     script: str,
     log: Log = print,
     score: Callable[[keras.Model, list], float] = epoch_score,
+    started: float | None = None,
 ) -> Path | None:
     """Train a U-Net as args say, drawing each epoch's images with sampler; returns the model folder written
-    (None on a worker that is not the chief). score(model, validation samples) scores an epoch."""
-    budget = TimeBudget(args.time_limit * 60.0) if args.time_limit else None
-    started = time.monotonic()
+    (None on a worker that is not the chief). score(model, validation samples) scores an epoch; started
+    (time.monotonic()) is when the run began, TensorFlow's start-up included: now, unless given."""
+    started = time.monotonic() if started is None else started
+    budget = TimeBudget(args.time_limit * 60.0 - (time.monotonic() - started)) if args.time_limit else None
     run = start_config(args, sampling, script)
     strategy = distribution.make_strategy(args.strategy)
     chief = distribution.is_chief(strategy)
@@ -94,7 +96,7 @@ def train(
     with policy_scope(policy):
         settle(run, args, data, strategy, policy)
         session = build_session(run, data, strategy, resume_dir, log)
-        log(f"compute precision: {policy} (--mixed-precision)")
+        log(f"compute precision: {run.training_precision} (--mixed-precision)")
         history = read_history(writer.work_dir / "history.csv", run.trained_epochs) if writer and args.resume else []
         duties = epoch_duties(run, args, session, data, history, writer, budget, score, log)
         fit(session, run, duties, writer, progress=chief and _is_terminal(), log=log)
@@ -115,7 +117,8 @@ def settle(run: RunConfig, args: Any, data: TrainingData, strategy, policy: str)
     """Record in run what the data and devices decided: the split, the steps, the precision, the versions."""
     import tensorflow as tf
 
-    run.train_ids, run.val_ids = data.train_ids, data.val_ids
+    if not run.train_ids:
+        run.train_ids, run.val_ids = data.train_ids, data.val_ids
     run.skipped = [{"ImageId": image_id, "reason": reason} for image_id, reason in data.skipped]
     run.samples_per_epoch = len(data.sample_indices)
     run.steps_per_epoch = args.steps_per_epoch or math.ceil(len(data.sample_indices) / run.batch_size)
@@ -144,6 +147,7 @@ def build_session(run: RunConfig, data: TrainingData, strategy, resume_dir: Path
         if resume_dir:
             log(f"resuming from epoch {run.trained_epochs}")
             model = load_model_file(resume_dir / CHECKPOINT)
+            run.training_precision = compute_precision_of(model)
         else:
             model = build_unet(DEFAULT_FILTERS, output_channels=len(run.target_channels))
             learning_rate = schedule_class.optimizer_learning_rate(run.learning_rate, run.epochs * run.steps_per_epoch)
@@ -244,6 +248,11 @@ def best_epoch_model(model, run: RunConfig, history: list[dict], work_dir: Path,
         model = float32_copy(model)
         compile_unet(model, optimizer)
     return model
+
+
+def compute_precision_of(model: keras.Model) -> str:
+    """The dtype policy a model's convolutions compute in: a checkpoint keeps its own, whatever the command line."""
+    return next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)).dtype_policy.name
 
 
 def _is_terminal() -> bool:

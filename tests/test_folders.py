@@ -1,0 +1,29 @@
+"""Which folders generate_predictions.py reads (nuclei.prediction.folders.folders_to_predict), checked
+before TensorFlow starts."""
+
+from pathlib import Path
+
+import pytest
+
+from nuclei.errors import UserError
+from nuclei.prediction.folders import folders_to_predict
+
+
+def test_the_default_folders_are_those_that_exist(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="nothing to predict: stage1_train does not exist"):
+        folders_to_predict(None, None)
+    (tmp_path / "stage2_test_final").mkdir()
+    assert folders_to_predict(None, None) == (None, [Path("stage2_test_final")])
+    (tmp_path / "stage1_train").mkdir()
+    labelled, tests = folders_to_predict(None, None)
+    assert (str(labelled), [str(folder) for folder in tests]) == ("stage1_train", ["stage2_test_final"])
+    assert folders_to_predict(None, None, no_train=True).labelled is None
+
+
+def test_a_folder_named_but_missing_is_one_line(tmp_path):
+    with pytest.raises(UserError, match="labelled folder .*nowhere does not exist"):
+        folders_to_predict(str(tmp_path / "nowhere"), None)
+    with pytest.raises(UserError, match="test folder .*gone does not exist"):
+        folders_to_predict(None, [str(tmp_path), str(tmp_path / "gone")])
+    assert folders_to_predict(None, [str(tmp_path)]).tests == [tmp_path]
