@@ -5,12 +5,9 @@ Usage::
     python make_sample.py                 # writes sample/stage1_train and sample/stage1_test
     python make_sample.py --out demo --train 24 --test 6 --seed 1
 
-Images of the set's three types, in its folder layout: bright nuclei on a
-dark background (fluorescence), dark nuclei on a light grey background
-(bright-field) and purple nuclei on pink (histology). Nuclei are ellipses of
-varied size, some touching or overlapping (the masks never overlap: the first
-nucleus keeps a shared pixel, as in the competition's masks), with texture,
-noise and blur. The same seed gives the same files, byte for byte.
+Fluorescence, bright-field and histology look-alikes in the competition's
+folder layout, their masks included (nuclei.data.synthetic says how they are
+drawn). The same seed gives the same files, byte for byte.
 """
 
 from nuclei import cli
