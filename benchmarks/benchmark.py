@@ -212,6 +212,23 @@ def with_keras_batch_normalization(model):
     return keras.models.clone_model(model, clone_function=clone)
 
 
+def timed_steps(loop, iterator, steps, batch):
+    """(images/s, the kernel's share of the CPU time, page faults per image) of steps training steps of the
+    trainers' loop, after two untimed ones that trace it."""
+    loop.run_epoch(iterator, 2, progress=False)
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    loop.run_epoch(iterator, steps, progress=False)
+    rate = steps * batch / (time.perf_counter() - started)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    kernel, user = after.ru_stime - before.ru_stime, after.ru_utime - before.ru_utime
+    return (
+        rate,
+        round(kernel / max(kernel + user, 1e-9), 3),
+        round((after.ru_minflt - before.ru_minflt) / (steps * batch)),
+    )
+
+
 def in_memory_fit_rate(model, images, targets, size, batch, steps):
     """Images per second of Keras's model.fit on the same augmented crops held in memory (the original's way)."""
     indices = [index % len(images) for index in range(steps * batch)]
@@ -257,15 +274,7 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
         strategy, images, targets, each_once, args.img_size, args.batch_size, seed=0, max_blur_sigma=args.max_blur
     )
     loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
-    iterator = iter(data)
-    loop.run_epoch(iterator, 2, progress=False)
-    usage_before = resource.getrusage(resource.RUSAGE_SELF)
-    started = time.perf_counter()
-    loop.run_epoch(iterator, steps, progress=False)
-    pipeline_rate = steps * batch / (time.perf_counter() - started)
-    usage_after = resource.getrusage(resource.RUSAGE_SELF)
-    kernel_seconds = usage_after.ru_stime - usage_before.ru_stime
-    user_seconds = usage_after.ru_utime - usage_before.ru_utime
+    pipeline_rate, kernel_fraction, page_faults = timed_steps(loop, iter(data), steps, batch)
 
     memory_rate = in_memory_fit_rate(model, images, targets, size, batch, steps)
     flops = forward_flops(build_unet(input_size=(size, size)))
@@ -280,8 +289,8 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
         "pipeline_images_per_s": round(pipeline_rate, 2),
         "in_memory_fit_images_per_s": round(memory_rate, 2),
         "pipeline_vs_in_memory": round(pipeline_rate / memory_rate, 3),
-        "pipeline_kernel_cpu_fraction": round(kernel_seconds / max(kernel_seconds + user_seconds, 1e-9), 3),
-        "pipeline_page_faults_per_image": round((usage_after.ru_minflt - usage_before.ru_minflt) / (steps * batch)),
+        "pipeline_kernel_cpu_fraction": kernel_fraction,
+        "pipeline_page_faults_per_image": page_faults,
         "forward_GFLOP_per_image": round(flops / 1e9, 3),
         "training_GFLOP_per_image": round(3 * flops / 1e9, 3),
         "matmul_GFLOP_per_s": round(machine / 1e9, 1),
@@ -418,7 +427,8 @@ def machine_description():
     }
 
 
-def main(argv=None):
+def make_parser():
+    """The benchmark's command line."""
     parser = cli.make_parser(__doc__)
     parser.add_argument("--data", default="stage1_train", help="labelled DSB folder")
     parser.add_argument("--model", help="trained model folder for the prediction section (default: untrained)")
@@ -445,7 +455,11 @@ def main(argv=None):
     cli.add_switch(
         parser, "--xla", "the training section's XLA-compiled step, as the trainers' option", "on when a GPU is visible"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    args = make_parser().parse_args(argv)
 
     def body(parsed):
         ids = without_known_bad(list_image_ids(parsed.data), log=lambda _: None)
