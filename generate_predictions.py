@@ -32,6 +32,7 @@ def main(argv=None):
     model = parser.add_argument_group("model")
     model.add_argument("--model", help=options.MODEL_HELP)
     options.add_tta_option(model)
+    options.add_diameter_option(model)
     model.add_argument("--batch-size", type=cli.positive_int("--batch-size"), default=8, help="images per batch")
     folders = parser.add_argument_group("images and outputs")
     folders.add_argument("--train", help="labelled DSB folder to predict and score (default: stage1_train)")
@@ -40,7 +41,9 @@ def main(argv=None):
     folders.add_argument("--report", default=DEFAULT_REPORT, help="per-image report to write")
     options.add_cache_options(folders)
     options.add_type_options(folders)
-    cli.run(generate, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    options.check_diameter(parser, args)
+    cli.run(generate, args)
 
 
 def generate(args):

@@ -26,6 +26,7 @@ def main(argv=None):
     model = parser.add_argument_group("model")
     model.add_argument("--model", help=options.MODEL_HELP)
     options.add_tta_option(model)
+    options.add_diameter_option(model)
     shown = parser.add_argument_group("images and figures")
     shown.add_argument("--data", default="stage1_train", help="labelled DSB folder to draw images from")
     shown.add_argument("--save", help="also write figures to this folder (default without display: results)")
@@ -33,7 +34,9 @@ def main(argv=None):
     shown.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
     shown.add_argument("--max-side", type=cli.positive_int("--max-side"), default=900, help="window size, px")
     shown.add_argument("--no-windows", action="store_true", help="write figures even when a display exists")
-    cli.run(show, parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    options.check_diameter(parser, args)
+    cli.run(show, args)
 
 
 def show(args):

@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from nuclei import cli, runtime
+from nuclei.data.augmentation import Augmentation
 from nuclei.data.dsb import image_path, list_image_ids, without_known_bad
 from nuclei.data.loading import load_samples
 from nuclei.data.normalisation import model_input
@@ -271,7 +272,14 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
     )
     each_once = list(range(len(images)))
     data = distributed_training_data(
-        strategy, images, targets, each_once, args.img_size, args.batch_size, seed=0, max_blur_sigma=args.max_blur
+        strategy,
+        images,
+        targets,
+        each_once,
+        args.img_size,
+        args.batch_size,
+        seed=0,
+        augmentation=Augmentation(max_blur_sigma=args.max_blur),
     )
     loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
     pipeline_rate, kernel_fraction, page_faults = timed_steps(loop, iter(data), steps, batch)

@@ -97,6 +97,17 @@ def image_size(text: str) -> int:
     return value
 
 
+def zoom_range(text: str) -> tuple[float, float]:
+    """argparse type of --zoom: "LOW,HIGH", two positive factors with LOW <= 1 <= HIGH."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--zoom must be LOW,HIGH (two numbers), got {text!r}") from None
+    if not 0.0 < low <= 1.0 <= high:
+        raise argparse.ArgumentTypeError(f"--zoom needs 0 < LOW <= 1 <= HIGH, got {text!r}")
+    return low, high
+
+
 def add_switch(parser: Any, option: str, what: str, automatic: str) -> None:
     """An ``--option auto|on|off`` (default auto); automatic says when auto means on. Read it with switch_is_on."""
     parser.add_argument(option, choices=("auto", "on", "off"), default="auto", help=f"{what}; auto: {automatic}")

@@ -34,6 +34,38 @@ def add_type_options(parser: Any) -> None:
     parser.add_argument("--cluster-model", default=str(DEFAULT_CLUSTER_MODEL), help="fitted K-means model")
 
 
+def add_diameter_option(parser: Any) -> None:
+    """The prediction scripts' --diameter option; read its value with diameter_of."""
+    parser.add_argument(
+        "--diameter",
+        default="auto",
+        metavar="PIXELS",
+        help="typical nucleus diameter in the images, in pixels: images are resized so that their nuclei match "
+        "the size the model was trained on; auto: estimated per image; off: predict at the images' own size",
+    )
+
+
+def diameter_of(text: str) -> float | str | None:
+    """--diameter's value: a positive number of pixels, "auto", or None for off; ValueError otherwise."""
+    if text in ("auto", "off"):
+        return None if text == "off" else text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0.0 < value < float("inf"):
+        raise ValueError(f"--diameter must be auto, off or a positive number of pixels, got {text!r}")
+    return value
+
+
+def check_diameter(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Replace args.diameter by diameter_of's value; parser.error (one line, exit 2) if it is nonsense."""
+    try:
+        args.diameter = diameter_of(args.diameter)
+    except ValueError as error:
+        parser.error(str(error))
+
+
 def add_tta_option(parser: Any) -> None:
     """The prediction scripts' --tta option, read by nuclei.prediction.opening.open_for_prediction."""
     add_switch(

@@ -22,9 +22,8 @@ from nuclei.data.dsb import Sample, list_image_ids, read_sample, without_known_b
 from nuclei.errors import DataError
 from nuclei.evaluation.scores import score_labels
 from nuclei.files import atomic_save
-from nuclei.prediction.inference import predict_probabilities
-from nuclei.prediction.instances import label_nuclei
-from nuclei.prediction.opening import open_for_prediction
+from nuclei.prediction.opening import OpenedModel, open_for_prediction
+from nuclei.prediction.scale import segment
 
 WINDOWS = ("input", "predict", "overlay")
 PREDICTED_OUTLINE = (0, 255, 0)
@@ -120,6 +119,13 @@ def show_windows(pictures: dict[str, np.ndarray], caption: str, max_side: int) -
     return cv2.waitKey(0) & 0xFF
 
 
+def predict_one(opened: OpenedModel, image: np.ndarray, diameter: float | str | None) -> np.ndarray:
+    """The label map of one RGB image, as generate_predictions.py would make it."""
+    parameters, trained = opened.parameters, opened.trained_sizes
+    ((_, labels, _),) = segment(opened.model, [image], parameters, trained, diameter, tta=opened.tta, progress=False)
+    return labels
+
+
 def show(args: Any, log: Callable[[str], None] = print) -> None:
     """Predict random labelled images of args.data one at a time; show them in windows or write figures."""
     ids = without_known_bad(list_image_ids(args.data), log=lambda _: None)
@@ -128,7 +134,7 @@ def show(args: Any, log: Callable[[str], None] = print) -> None:
     save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
     if problem:
         log(f"{problem}: writing {args.count} figure(s) to {save_dir}/ instead of opening windows")
-    model, parameters, tta, _ = open_for_prediction(args.model, args.img_size, args.tta, log)
+    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
@@ -140,8 +146,7 @@ def show(args: Any, log: Callable[[str], None] = print) -> None:
         except DataError as error:
             log(f"warning: skipping {image_id}: {error}")
             continue
-        _, probabilities = next(predict_probabilities(model, [sample.image], tta=tta, progress=False))
-        predicted = label_nuclei(probabilities, parameters)
+        predicted = predict_one(opened, sample.image, args.diameter)
         pictures, caption = panels(sample, predicted)
         log(caption)
         if save_dir and shown < args.count:

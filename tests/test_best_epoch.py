@@ -43,7 +43,7 @@ def train_in_process(workdir, epochs, *options, score=None):
     from nuclei.training.sampling import uniform_sampler
     from nuclei.training.validation import epoch_score
 
-    command = ["32", str(epochs), "4", "1e-3", "--steps-per-epoch", "2", "--no-cache"]
+    command = ["32", str(epochs), "4", "1e-3", "--steps-per-epoch", "2", "--no-cache", "--schedule", "plateau"]
     command += ["--data", str(workdir / "stage1_train"), "--out", str(workdir / "my_model"), *options]
     args = arguments.parse(arguments.make_parser("doc", "my_model"), command)
     out = train(args, uniform_sampler, {"method": "uniform"}, script="trainer.py", score=score or epoch_score)

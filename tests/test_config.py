@@ -54,7 +54,7 @@ def test_the_command_line_makes_a_new_runs_configuration():
     assert run.arguments == {**vars(args), "split_seed": 7}, "the command line, the split's seed resolved"
     assert (run.img_size, run.epochs, run.planned_epochs, run.batch_size, run.learning_rate) == (64, 30, 30, 8, 2e-3)
     assert (run.seed, run.split_seed, run.max_blur_sigma, run.contact_weight) == (7, 7, 1.5, 0.0)
-    assert (run.schedule, run.boundary_width) == ("plateau", 2)
+    assert (run.schedule, run.boundary_width) == ("anneal", 2)
     assert (run.trained_epochs, run.best_epoch, run.best_score, run.train_ids) == (0, 0, -1.0, [])
     json.dumps(run.to_dict())
     split = RunConfig.from_arguments(arguments.parse(parser, [*command, "--split-seed", "42"]), "trainer.py", {})
@@ -72,6 +72,8 @@ def interrupted_run():
         val_ids=["c"],
         schedule="anneal",
         max_blur_sigma=1.5,
+        zoom_range=[0.5, 2.0],
+        intensity_augmentation=True,
         contact_weight=2.0,
         boundary_width=1,
         training_precision="mixed_bfloat16",
@@ -94,6 +96,8 @@ def test_a_resumed_run_keeps_the_interrupted_runs_training_and_progress():
     assert resumed.arguments == {
         "resume": True,
         **kept_options,
+        "zoom": [0.5, 2.0],
+        "intensity_augmentation": "on",
         "contact_weight": saved.contact_weight,
         "boundary_width": saved.boundary_width,
     }, "the options the run keeps are recorded as it ran them"

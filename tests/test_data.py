@@ -136,6 +136,51 @@ def test_normalisation_makes_nuclei_bright_on_every_type():
     assert inputs.dtype == np.float32 and 0.0 <= inputs.min() and inputs.max() <= 1.0
 
 
+def test_dense_stained_tissue_is_inverted_and_grey_fluorescence_is_not():
+    """H&E tissue can be darker than mid-grey overall (its median below 127.5), yet its nuclei are the
+    darkest part: its colour tells it from a crowded fluorescence image, which is never inverted."""
+    rng = np.random.default_rng(0)
+    tissue = np.empty((64, 64, 3), np.uint8)
+    tissue[:] = (140, 80, 150)
+    tissue[::8, :] = 240
+    tissue[20:40, 20:40] = (50, 10, 90)
+    crowded = np.full((64, 64, 3), 30, np.uint8)
+    crowded[8:56, 8:56] = rng.integers(60, 120, size=(48, 48, 1))
+    crowded[8:56:12, 8:56:12] = 250
+    assert np.median(tissue.mean(axis=2)) < 127.5
+    assert normalisation.has_bright_background(tissue)
+    assert not normalisation.has_bright_background(crowded)
+    assert normalisation.normalise_image(tissue)[30, 30].mean() > 200
+
+
+def test_intensity_augmentation_varies_the_image_within_range_and_never_the_target():
+    import tensorflow as tf
+
+    image = np.tile(np.linspace(0, 1, 64, dtype=np.float32)[None, :, None], (64, 1, 3))
+    target = np.zeros((64, 64, 2), np.float32)
+    target[20:40, 20:40, 0] = 1
+    plain = augmentation.Augmentation(zoom_range=(1.0, 1.0))
+    varied = augmentation.Augmentation(zoom_range=(1.0, 1.0), intensity=True)
+    means = []
+    for seed in range(8):
+        arguments = (tf.constant(image), tf.constant(target), tf.constant([seed, 5], tf.int64), 32)
+        plain_image, plain_target = (array.numpy() for array in augmentation.augment(*arguments, plain))
+        out_image, out_target = (array.numpy() for array in augmentation.augment(*arguments, varied))
+        np.testing.assert_array_equal(out_target, plain_target)
+        assert 0.0 <= out_image.min() and out_image.max() <= 1.0
+        assert not np.allclose(out_image, plain_image, atol=0.02)
+        means.append(out_image.mean())
+    again = augmentation.augment(*arguments, varied)[0].numpy()
+    np.testing.assert_array_equal(again, out_image)
+    assert max(means) - min(means) > 0.1, "gamma, contrast and brightness move the crop's mean"
+
+
+def test_a_wider_zoom_range_needs_a_wider_window():
+    narrow = crops.CropSource([], [], 64, 0).window
+    wide = crops.CropSource([], [], 64, 0, min_zoom=0.5).window
+    assert narrow == 122 and wide == 182
+
+
 def test_augmentation_keeps_mask_aligned_with_image():
     """A rotated, zoomed and flipped mask equals the rotated, zoomed and flipped image of it, to the
     fraction of a pixel: the target is resampled as the image is, its cut edge pixels fractional."""
@@ -149,7 +194,11 @@ def test_augmentation_keeps_mask_aligned_with_image():
     image = np.repeat(target[..., :1], 3, axis=2)
     for seed in range(5):
         out_image, out_target = augmentation.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 7], tf.int64), 64, max_blur_sigma=0
+            tf.constant(image),
+            tf.constant(target),
+            tf.constant([seed, 7], tf.int64),
+            64,
+            augmentation.Augmentation(max_blur_sigma=0),
         )
         out_image, out_target = out_image.numpy(), out_target.numpy()
         assert out_target.shape == (64, 64, 2)
@@ -172,7 +221,11 @@ def test_augmentation_zooms_within_the_scale_range():
     ratios = []
     for seed in range(12):
         _, out_target = augmentation.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 3], tf.int64), 64, max_blur_sigma=0
+            tf.constant(image),
+            tf.constant(target),
+            tf.constant([seed, 3], tf.int64),
+            64,
+            augmentation.Augmentation(max_blur_sigma=0),
         )
         ratios.append(out_target.numpy()[..., 0].sum() / area)
     assert low**2 * 0.9 < min(ratios) and max(ratios) < high**2 * 1.1
@@ -192,7 +245,11 @@ def test_augmentation_turns_about_the_window_centre_into_the_crop_centre(blur):
     target = image[..., :2].copy()
     for seed in range(8):
         out_image, out_target = augmentation.augment(
-            tf.constant(image), tf.constant(target), tf.constant([seed, 11], tf.int64), 64, max_blur_sigma=blur
+            tf.constant(image),
+            tf.constant(target),
+            tf.constant([seed, 11], tf.int64),
+            64,
+            augmentation.Augmentation(max_blur_sigma=blur),
         )
         for channel in (out_image.numpy()[..., 0], out_target.numpy()[..., 0]):
             rows, columns = np.nonzero(channel > 0.05)
@@ -214,7 +271,11 @@ def test_augmentation_blurs_the_image_only_and_only_when_asked():
         grey_pixels[sigma] = grey_target_pixels[sigma] = 0
         for seed in range(6):
             out_image, out_target = augmentation.augment(
-                tf.constant(image), tf.constant(target), tf.constant([seed, 1], tf.int64), 64, max_blur_sigma=sigma
+                tf.constant(image),
+                tf.constant(target),
+                tf.constant([seed, 1], tf.int64),
+                64,
+                augmentation.Augmentation(max_blur_sigma=sigma),
             )
             grey_pixels[sigma] += int(np.sum((out_image.numpy() > 0.05) & (out_image.numpy() < 0.95)))
             grey_target_pixels[sigma] += int(np.sum((out_target.numpy() > 0.05) & (out_target.numpy() < 0.95)))

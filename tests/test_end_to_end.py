@@ -221,7 +221,9 @@ def test_mixed_precision_and_xla_train_and_reload_in_float32(precision, sample_d
         warnings.simplefilter("error")
         model = load_model(tmp_path / "my_model")
     assert {layer.compute_dtype for layer in model.layers if layer.weights} == {"float32"}
-    assert type(model.optimizer).__name__ == "Adam" and int(model.optimizer.iterations) == 2
+    assert getattr(model, "optimizer", None) is None, "the folder keeps the network, not Adam's moments"
+    size = (tmp_path / "my_model" / "model.keras").stat().st_size
+    assert size < 1.3 * sum(weight.numpy().nbytes for weight in model.weights), "the weights, not three times them"
     output = model(np.zeros((1, 32, 32, 3), np.float32))
     assert output.dtype == "float32" and np.isfinite(np.asarray(output)).all()
 

@@ -99,10 +99,10 @@ def test_tuning_drops_faint_false_nuclei_and_its_score_is_what_the_parameters_gi
     from nuclei.prediction.tuning import tune_postprocessing
 
     truth, probabilities = faint_and_strong_nuclei()
-    best, table = tune_postprocessing([probabilities], [truth])
+    best, score, table = tune_postprocessing([probabilities], [truth])
     assert best["min_confidence"] > 0.7
-    assert table[0]["score"] == 1.0
-    assert image_score(truth, instances.label_nuclei(probabilities, best)) == table[0]["score"]
+    assert score == table[0]["score"] == 1.0
+    assert image_score(truth, instances.label_nuclei(probabilities, best)) == score
     assert max(row["score"] for row in table if row["min_confidence"] == 0.0) == 0.5
 
 

@@ -75,6 +75,8 @@ def test_sigkill_keeps_previous_model_and_resume_continues(workdir):
         "5",
         "--split-seed",
         "42",
+        "--schedule",
+        "plateau",
     )
     wait_for_finished_epoch(workdir / "my_model.partial", process)
     time.sleep(0.5)

@@ -1,19 +1,32 @@
-"""The training crops' augmentation, on the fly inside tf.data: flips, rotation, zoom and blur.
+"""The training crops' augmentation, on the fly inside tf.data: flips, rotation, zoom, blur and intensity.
 
 Usage (inside a tf.data map)::
 
-    image, target = augment(image, target, seed, crop_size=128)
+    image, target = augment(image, target, seed, crop_size=128, augmentation=Augmentation())
 
 TensorFlow is imported by the functions, not the module, so that importing it
 (and the data_preprocessing front module) stays instant.
 """
 
 import math
+from dataclasses import dataclass
 
 MAX_ROTATION_DEGREES = 40.0
 SCALE_RANGE = (0.75, 1.33)
 """Random zoom of training crops (above 1 enlarges), so that nucleus sizes the
 data has few of, as in bright-field and histology images, are seen more often."""
+NARROW_SCALE_RANGE = (0.75, 1.33)
+"""The zoom range of the recipes before --zoom, with which their checkpoints were trained."""
+GAMMA_RANGE = (0.5, 2.0)
+"""Intensity augmentation: the crop's values v in [0, 1] become v ** gamma, gamma drawn log-uniformly here,
+so that dim nuclei beside saturated debris (gamma above 1) and washed-out ones (below 1) are both seen."""
+CONTRAST_RANGE = (0.7, 1.3)
+BRIGHTNESS_SHIFT = 0.1
+"""Intensity augmentation: then v * contrast + shift, shift drawn from -BRIGHTNESS_SHIFT to BRIGHTNESS_SHIFT."""
+MAX_NOISE_SIGMA = 0.04
+"""Intensity augmentation: then Gaussian noise of sigma drawn from 0 to this, in units of the [0, 1] range."""
+GREY_PROBABILITY = 0.3
+"""Intensity augmentation: the chance that a crop's colour channels are replaced by their mean."""
 MAX_BLUR_SIGMA = 0.0
 """Largest sigma in pixels of the Gaussian blur of training crops (--max-blur); 0 is no blur.
 
@@ -24,6 +37,23 @@ ORIGINAL_MAX_BLUR_SIGMA = 3.0
 BLUR_RADIUS = 9
 """Half-width in pixels of the blur's kernel: the margin rotated beyond a crop so that its edge blurs from real
 neighbours (3 sigmas of the original's largest blur)."""
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """How the training crops are varied beyond flips and rotation, as the trainers' options set it.
+
+    max_blur_sigma: pixels (0: no blur); zoom_range: (low, high) factors
+    (above 1 enlarges); intensity: whether gamma, contrast, brightness, noise
+    and grey-level conversion vary (the ranges above).
+    """
+
+    max_blur_sigma: float = MAX_BLUR_SIGMA
+    zoom_range: tuple[float, float] = SCALE_RANGE
+    intensity: bool = False
+
+
+DEFAULT_AUGMENTATION = Augmentation()
 
 
 def _rotation_transform(tf, angle, size, output_size, zoom=1.0):
@@ -58,10 +88,28 @@ def _gaussian_blur(tf, image, sigma, radius=BLUR_RADIUS):
     return batch[0]
 
 
-def augment(image, target, seed, crop_size: int, max_blur_sigma: float = MAX_BLUR_SIGMA, zoom: bool = True):
+def _vary_intensity(tf, image, seed):
+    """Gamma, contrast, brightness, noise and (sometimes) grey levels of an (H, W, 3) float image in [0, 1]."""
+    seeds = tf.random.experimental.stateless_split(seed, 6)
+    log_low, log_high = (math.log(value) for value in GAMMA_RANGE)
+    gamma = tf.exp(tf.random.stateless_uniform([], seeds[0], log_low, log_high))
+    image = tf.pow(tf.maximum(image, 0.0), gamma)
+    contrast = tf.random.stateless_uniform([], seeds[1], *CONTRAST_RANGE)
+    shift = tf.random.stateless_uniform([], seeds[2], -BRIGHTNESS_SHIFT, BRIGHTNESS_SHIFT)
+    image = image * contrast + shift
+    sigma = tf.random.stateless_uniform([], seeds[3], 0.0, MAX_NOISE_SIGMA)
+    image = image + sigma * tf.random.stateless_normal(tf.shape(image), seeds[5])
+    grey = tf.random.stateless_uniform([], seeds[4]) < GREY_PROBABILITY
+    mean = tf.broadcast_to(tf.reduce_mean(image, -1, keepdims=True), tf.shape(image))
+    image = tf.where(grey, mean, image)
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
+def augment(image, target, seed, crop_size: int, augmentation: Augmentation = DEFAULT_AUGMENTATION, zoom: bool = True):
     """The training crops' augmentation, on the fly: flip, rotation up to 40 degrees, a zoom drawn
-    log-uniformly from SCALE_RANGE and, when max_blur_sigma > 0, a Gaussian blur of sigma drawn
-    uniformly from 0 to max_blur_sigma pixels (the original's was up to 3).
+    log-uniformly from augmentation.zoom_range, when max_blur_sigma > 0 a Gaussian blur of sigma drawn
+    uniformly from 0 to max_blur_sigma pixels (the original's was up to 3), and with intensity the
+    changes of _vary_intensity.
 
     image: float32 (W, W, 3) in [0, 1]; target: float32 (W, W, C) of 0/1;
     seed: int (2,) for TensorFlow's stateless random ops. The target moves
@@ -82,9 +130,10 @@ def augment(image, target, seed, crop_size: int, max_blur_sigma: float = MAX_BLU
     limit = MAX_ROTATION_DEGREES * math.pi / 180.0
     angle = tf.random.stateless_uniform([], seeds[1], -limit, limit)
     window = tf.shape(image)[0]
-    log_low, log_high = (math.log(value) for value in SCALE_RANGE)
+    log_low, log_high = (math.log(value) for value in augmentation.zoom_range)
     scale = tf.exp(tf.random.stateless_uniform([], seeds[3], log_low, log_high)) if zoom else 1.0
-    margin = BLUR_RADIUS if max_blur_sigma > 0 else 0
+    blur = augmentation.max_blur_sigma
+    margin = BLUR_RADIUS if blur > 0 else 0
     output_size = crop_size + 2 * margin
     transform = _rotation_transform(tf, angle, window, output_size, scale)
 
@@ -100,10 +149,12 @@ def augment(image, target, seed, crop_size: int, max_blur_sigma: float = MAX_BLU
 
     image = rotate(image, "BILINEAR")
     target = rotate(target, "BILINEAR")
-    if max_blur_sigma > 0:
-        image = _gaussian_blur(tf, image, tf.random.stateless_uniform([], seeds[2], 0.0, max_blur_sigma))
+    if blur > 0:
+        image = _gaussian_blur(tf, image, tf.random.stateless_uniform([], seeds[2], 0.0, blur))
     image = image[margin : margin + crop_size, margin : margin + crop_size]
     target = target[margin : margin + crop_size, margin : margin + crop_size]
+    if augmentation.intensity:
+        image = _vary_intensity(tf, image, tf.random.experimental.stateless_fold_in(seed, 1))
     image.set_shape([crop_size, crop_size, 3])
     target.set_shape([crop_size, crop_size, target.shape[-1]])
     return image, target

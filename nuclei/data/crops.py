@@ -26,21 +26,29 @@ def _cut_window(array, top, left, size):
 class CropSource:
     """Random training crops from prepared images, drawn in the order a sampler gives.
 
-    Each crop is a window of ``ceil(crop_size * sqrt(2) / SCALE_RANGE[0])``
-    pixels square, so that the crop_size square that ``augment`` samples from
-    its centre, rotated by up to MAX_ROTATION_DEGREES and at the strongest
-    zoom-out, never reaches beyond it. The window's centre is drawn where a
+    Each crop is a window of ``ceil(crop_size * sqrt(2) / min_zoom)``
+    pixels square (min_zoom: the lowest factor of the augmentation's zoom),
+    so that the crop_size square that ``augment`` samples from its centre,
+    rotated by up to MAX_ROTATION_DEGREES and at the strongest zoom-out, never
+    reaches beyond it. The window's centre is drawn where a
     crop_size square around it lies in the image (the image's centre where it
     is smaller), so every pixel of the image can be trained on; the window is
     zero-padded where it leaves the image, which after normalisation is
     background.
     """
 
-    def __init__(self, images: list[np.ndarray], targets: list[np.ndarray], crop_size: int, seed: int):
+    def __init__(
+        self,
+        images: list[np.ndarray],
+        targets: list[np.ndarray],
+        crop_size: int,
+        seed: int,
+        min_zoom: float = SCALE_RANGE[0],
+    ):
         self.images = images
         self.targets = targets
         self.crop_size = crop_size
-        self.window = int(math.ceil(crop_size * math.sqrt(2) / SCALE_RANGE[0] / 2)) * 2
+        self.window = int(math.ceil(crop_size * math.sqrt(2) / min(min_zoom, 1.0) / 2)) * 2
         self.rng = np.random.default_rng(seed)
 
     def _centre(self, length):

@@ -11,6 +11,23 @@ import numpy as np
 MIN_CONTRAST = 25.0
 """Smallest percentile spread (grey levels) that is stretched to the full range, so that an
 image of nearly flat background is not blown up into noise."""
+COLOUR_SPREAD = 8.0
+"""Mean spread between an image's colour channels (grey levels) above which it counts as stained:
+fluorescence images, even stored as RGB, have none; stained histology has more than 10."""
+BRIGHT_POSITION = {"stained": 0.3, "grey": 0.5}
+"""Where an image's median lies between its 1st and 99.9th percentiles (0 at the first, 1 at the
+second) above which its background is bright and its nuclei dark, for stained and grey images.
+Fluorescence backgrounds sit near 0 (at most 0.18 in the competition's images), bright-field near 1
+(at least 0.82); dense H&E tissue can sit below the middle (0.43), and is told apart by its colour."""
+
+
+def has_bright_background(image: np.ndarray) -> bool:
+    """Whether an RGB image's nuclei are darker than its background (bright-field, stained histology)."""
+    grey = image.astype(np.float32).mean(axis=2)
+    low, median, high = np.percentile(grey, (1.0, 50.0, 99.9))
+    position = (median - low) / max(high - low, 1.0)
+    spread = float(np.mean(image.max(axis=2).astype(np.float32) - image.min(axis=2)))
+    return bool(position > BRIGHT_POSITION["stained" if spread > COLOUR_SPREAD else "grey"])
 
 
 def normalise_image(image: np.ndarray) -> np.ndarray:
@@ -22,7 +39,7 @@ def normalise_image(image: np.ndarray) -> np.ndarray:
     percentile maps to 0 and the 99.9th to 255.
     """
     pixels = image.astype(np.float32)
-    if np.median(pixels.mean(axis=2)) > 127.5:
+    if has_bright_background(image):
         pixels = 255.0 - pixels
     low, high = np.percentile(pixels, (1.0, 99.9))
     scale = 255.0 / max(high - low, MIN_CONTRAST)

@@ -13,7 +13,7 @@ functions, not the module.
 
 import numpy as np
 
-from nuclei.data.augmentation import MAX_BLUR_SIGMA, augment
+from nuclei.data.augmentation import DEFAULT_AUGMENTATION, Augmentation, augment
 from nuclei.data.crops import CropSource
 from nuclei.data.dsb import Sample
 from nuclei.data.normalisation import normalise_image
@@ -33,7 +33,7 @@ def prepare_for_training(
 
 
 def training_dataset(
-    images, targets, sample_indices, crop_size, batch_size, seed, repeat=False, max_blur_sigma=MAX_BLUR_SIGMA
+    images, targets, sample_indices, crop_size, batch_size, seed, repeat=False, augmentation=DEFAULT_AUGMENTATION
 ):
     """A tf.data pipeline of augmented crops, one per entry of sample_indices, reshuffled every epoch.
 
@@ -43,7 +43,7 @@ def training_dataset(
     the epochs follow each other without end, each in a new order.
     """
     tf = import_tensorflow()
-    source = CropSource(images, targets, crop_size, seed)
+    source = CropSource(images, targets, crop_size, seed, min_zoom=augmentation.zoom_range[0])
     window = source.window
     channels = targets[0].shape[-1]
     dataset = tf.data.Dataset.from_generator(
@@ -58,7 +58,7 @@ def training_dataset(
     def to_float_and_augment(image, target, crop_seed):
         image = tf.cast(image, tf.float32) / 255.0
         target = tf.cast(target, tf.float32)
-        return augment(image, target, crop_seed, crop_size, max_blur_sigma)
+        return augment(image, target, crop_seed, crop_size, augmentation)
 
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(len(sample_indices)))
     dataset = dataset.map(to_float_and_augment, num_parallel_calls=tf.data.AUTOTUNE)
@@ -81,7 +81,14 @@ def validation_dataset(images, targets, crop_size, batch_size, seed):
 
 
 def distributed_training_data(
-    strategy, images, targets, sample_indices, crop_size: int, batch_size: int, seed: int, max_blur_sigma: float
+    strategy,
+    images,
+    targets,
+    sample_indices,
+    crop_size: int,
+    batch_size: int,
+    seed: int,
+    augmentation: Augmentation,
 ):
     """A per-worker pipeline of the worker's share of sample_indices, repeated, the global batch split."""
     tf = import_tensorflow()
@@ -96,7 +103,7 @@ def distributed_training_data(
         share = sample_indices[context.input_pipeline_id :: context.num_input_pipelines]
         pipeline_seed = seed + 1000 * context.input_pipeline_id
         return training_dataset(
-            images, targets, share, crop_size, batch, pipeline_seed, repeat=True, max_blur_sigma=max_blur_sigma
+            images, targets, share, crop_size, batch, pipeline_seed, repeat=True, augmentation=augmentation
         )
 
     options = tf.distribute.InputOptions(experimental_fetch_to_device=True)

@@ -35,6 +35,8 @@ from typing import Any, NamedTuple
 from nuclei.errors import UserError
 
 REQUIRED_FILES = ("model.keras", "config.json")
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "dsb2018"
+"""The trained model folder that comes with the suite, used when no other is named or found."""
 
 
 class ModelFolderWriter:

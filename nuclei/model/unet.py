@@ -91,11 +91,12 @@ def compile_unet(model: keras.Model, optimizer) -> None:
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
-    """The same network with the same weights, computing in float32.
+    """The same network with the same weights, computing in float32, not compiled.
 
     A model folder keeps this copy of a model trained in 16 bits, so that it
     predicts at full precision on any device: float16 and bfloat16 are slow
-    where the hardware lacks them.
+    where the hardware lacks them. Uncompiled, it carries no optimizer state
+    into the folder (Keras's clone_model compiles and builds one).
     """
 
     def in_float32(layer):
@@ -105,6 +106,7 @@ def float32_copy(model: keras.Model) -> keras.Model:
     keras.mixed_precision.set_global_policy("float32")
     try:
         copy = keras.models.clone_model(model, clone_function=in_float32)
+        copy = keras.Model.from_config(copy.get_config())
     finally:
         keras.mixed_precision.set_global_policy(policy)
     copy.set_weights(model.get_weights())

@@ -23,9 +23,8 @@ from nuclei.evaluation.rle import labels_to_rles
 from nuclei.evaluation.scores import format_summary, score_labels, summarise
 from nuclei.files import atomic_write_csv, atomic_write_text, write_png
 from nuclei.options import cache_dir_of
-from nuclei.prediction.inference import predict_probabilities
-from nuclei.prediction.instances import label_nuclei
-from nuclei.prediction.opening import open_for_prediction
+from nuclei.prediction.opening import OpenedModel, open_for_prediction
+from nuclei.prediction.scale import segment
 
 Log = Callable[[str], None]
 
@@ -43,26 +42,28 @@ def write_prediction(folder: str | Path, image_id: str, labels: np.ndarray, dice
         atomic_write_text(predict_dir / "dice_score.txt", f"{dice_value:.6f}\n")
 
 
-def predicted_labels(
-    model, samples: list[Sample], parameters: dict[str, Any], batch_size: int, tta: bool
-) -> Iterator[tuple[Sample, np.ndarray]]:
-    """Yield (sample, label map) for each sample, predicting in batches."""
+def predicted_labels(opened: OpenedModel, samples: list[Sample], args: Any) -> Iterator[tuple[Sample, np.ndarray]]:
+    """Yield (sample, label map) for each sample, predicting in batches at the scale args.diameter asks."""
     images = [sample.image for sample in samples]
-    for index, probabilities in predict_probabilities(model, images, batch_size=batch_size, tta=tta):
-        yield samples[index], label_nuclei(probabilities, parameters)
+    for index, labels, _ in segment(
+        opened.model,
+        images,
+        opened.parameters,
+        opened.trained_sizes,
+        args.diameter,
+        batch_size=args.batch_size,
+        tta=opened.tta,
+    ):
+        yield samples[index], labels
 
 
-def predict_labelled(
-    model, folder: Path, parameters: dict[str, Any], typer: ImageTyper, args: Any, log: Log = print
-) -> list[dict]:
+def predict_labelled(opened: OpenedModel, folder: Path, typer: ImageTyper, args: Any, log: Log = print) -> list[dict]:
     """Predict, score and report the labelled images of folder; returns the report rows."""
     ids = without_known_bad(list_image_ids(folder), log=log)
     samples, skipped = load_samples(folder, ids, cache_dir=cache_dir_of(args))
     types = typer.types_of(samples)
     rows = []
-    for (sample, labels), image_type in zip(
-        predicted_labels(model, samples, parameters, args.batch_size, args.tta), types
-    ):
+    for (sample, labels), image_type in zip(predicted_labels(opened, samples, args), types):
         scores = score_labels(sample.labels, labels)
         write_prediction(folder, sample.image_id, labels, scores["dice"])
         rows.append({"ImageId": sample.image_id, "image_type": image_type, **scores})
@@ -80,20 +81,21 @@ def predict_labelled(
     worst = rows[int(np.argmin(dice_values))]
     log(f"MEAN DICE {dice_values.mean():.4f}  MEDIAN DICE {np.median(dice_values):.4f}")
     log(f"MIN DICE {worst['dice']:.4f}  ID {worst['ImageId']}")
-    log(format_summary(summarise(rows, "score"), "competition score"))
+    for role, members in rows_by_role(rows, opened.config).items():
+        log(format_summary(summarise(members, "score"), f"competition score, {role}"))
     log(f"wrote predict/ folders in {folder} and {args.report}")
     if skipped:
         log(f"skipped {len(skipped)} image(s): " + ", ".join(image_id for image_id, _ in skipped))
     return rows
 
 
-def predict_test_set(model, folder: Path, parameters: dict[str, Any], args: Any, log: Log = print) -> Path:
+def predict_test_set(opened: OpenedModel, folder: Path, args: Any, log: Log = print) -> Path:
     """Predict the images of an unlabelled folder; write predict/ folders and submission_<name>.csv."""
     ids = list_image_ids(folder)
     samples, skipped = load_samples(folder, ids, with_labels=False)
     submission_rows = []
     nuclei = 0
-    for sample, labels in predicted_labels(model, samples, parameters, args.batch_size, args.tta):
+    for sample, labels in predicted_labels(opened, samples, args):
         write_prediction(folder, sample.image_id, labels)
         rles = labels_to_rles(labels) or [""]
         nuclei += int(labels.max())
@@ -104,6 +106,21 @@ def predict_test_set(model, folder: Path, parameters: dict[str, Any], args: Any,
     if skipped:
         log(f"skipped {len(skipped)} unreadable image(s): " + ", ".join(image_id for image_id, _ in skipped))
     return submission
+
+
+def rows_by_role(rows: list[dict], config: dict[str, Any]) -> dict[str, list[dict]]:
+    """Report rows by what the images were to the model: "images the model never saw", "validation images"
+    and "training images (flattering)", from config.json's split; all rows as "all images" without one."""
+    train_ids, val_ids = set(config.get("train_ids") or ()), set(config.get("val_ids") or ())
+    if not train_ids:
+        return {"all images": rows}
+    roles = {}
+    for row in rows:
+        image_id = row["ImageId"]
+        role = "training images (flattering)" if image_id in train_ids else "images the model never saw"
+        role = "validation images" if image_id in val_ids else role
+        roles.setdefault(role, []).append(row)
+    return roles
 
 
 class Folders(NamedTuple):
@@ -131,9 +148,9 @@ def folders_to_predict(train: str | None, tests: list[str] | None, no_train: boo
 def generate(args: Any, log: Log = print) -> None:
     """Predict the labelled folder (scored) and the test folders (submissions) that args name or that exist."""
     folders = folders_to_predict(args.train, args.test, args.no_train)
-    model, parameters, args.tta, _ = open_for_prediction(args.model, args.img_size, args.tta, log)
+    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
     if folders.labelled:
         typer = ImageTyper(args.clusters, args.cluster_model)
-        predict_labelled(model, folders.labelled, parameters, typer, args, log)
+        predict_labelled(opened, folders.labelled, typer, args, log)
     for folder in folders.tests:
-        predict_test_set(model, folder, parameters, args, log)
+        predict_test_set(opened, folder, args, log)

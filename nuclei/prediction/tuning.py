@@ -3,7 +3,8 @@
 Usage::
 
     from nuclei.prediction.tuning import tune_postprocessing
-    best, table = tune_postprocessing(probability_maps, true_label_maps)
+    tuned = tune_postprocessing(probability_maps, true_label_maps)
+    tuned.parameters, tuned.score, tuned.table
 
 The training run tunes on its validation images and keeps the best in the
 model folder's postprocessing.json.
@@ -11,7 +12,7 @@ model folder's postprocessing.json.
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,14 @@ MIN_CONFIDENCES = (0.0, 0.8, 0.85, 0.9)
 """Mean nucleus probabilities below which a nucleus is dropped; 0.0 keeps every one."""
 
 
+class Tuned(NamedTuple):
+    """The chosen post-processing, its mean score on the tuning images, and every candidate's, best first."""
+
+    parameters: dict[str, Any]
+    score: float
+    table: list[dict[str, Any]]
+
+
 def _candidates():
     for method, grid in TUNING_GRID.items():
         names = sorted(grid)
@@ -34,13 +43,11 @@ def _candidates():
             yield {"method": method, **dict(zip(names, values))}
 
 
-def tune_postprocessing(
-    probability_maps: Sequence[np.ndarray], true_label_maps: Sequence[np.ndarray]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Pick the post-processing with the best mean competition score over the given images.
+def tune_postprocessing(probability_maps: Sequence[np.ndarray], true_label_maps: Sequence[np.ndarray]) -> Tuned:
+    """Choose the post-processing with the best mean competition score over the given images.
 
-    Returns ``(best_parameters, table)``, where table has one row per
-    candidate (its parameters and mean score), best first. Each labelling is
+    The table has one row per candidate (its parameters and mean score),
+    best first. Each labelling is
     computed and matched to the truth once; the minimum sizes and
     confidences drop columns of its IoU matrix.
     """
@@ -60,7 +67,7 @@ def tune_postprocessing(
         key=lambda row: -row["score"],
     )
     best = {name: value for name, value in table[0].items() if name != "score"}
-    return best, table
+    return Tuned(best, table[0]["score"], table)
 
 
 def best_per_method(table: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

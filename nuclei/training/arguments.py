@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Sequence
 
 from nuclei import cli, options
-from nuclei.data.augmentation import MAX_BLUR_SIGMA
+from nuclei.data.augmentation import MAX_BLUR_SIGMA, SCALE_RANGE
 from nuclei.data.dsb import list_image_ids
 from nuclei.data.targets import BOUNDARY_WIDTH
 from nuclei.model.folder import ModelFolderWriter
@@ -81,6 +81,21 @@ def _add_learning_options(group):
         "(the original used 3); --resume keeps the run's own",
     )
     group.add_argument(
+        "--zoom",
+        type=cli.zoom_range,
+        default=SCALE_RANGE,
+        metavar="LOW,HIGH",
+        help="zoom each training crop by a factor drawn log-uniformly from LOW to HIGH (above 1 enlarges), so "
+        "that the network meets nuclei of more sizes than the data holds; --resume keeps the run's own",
+    )
+    group.add_argument(
+        "--intensity-augmentation",
+        choices=("on", "off"),
+        default="on",
+        help="vary each training crop's gamma, contrast, brightness, noise and colour (grey levels at times), so "
+        "that dim, noisy or unstained-looking images are no surprise; --resume keeps the run's own",
+    )
+    group.add_argument(
         "--contact-weight",
         type=cli.non_negative_float("--contact-weight"),
         default=CONTACT_WEIGHT,
@@ -107,7 +122,7 @@ def _add_schedule_options(group):
     group.add_argument(
         "--schedule",
         choices=("plateau", "cosine", "anneal"),
-        default="plateau",
+        default="anneal",
         help="learning rate: halved after 3 epochs without a lower validation loss; a cosine decay over the run; "
         "or constant, then a cosine decay over the last quarter of the run",
     )

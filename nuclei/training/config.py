@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nuclei.data.augmentation import NARROW_SCALE_RANGE, Augmentation
 from nuclei.data.targets import TARGET_CHANNELS
 from nuclei.errors import UserError
 from nuclei.files import atomic_write_json
@@ -33,6 +34,8 @@ KEPT_ON_RESUME = (
     "val_ids",
     "schedule",
     "max_blur_sigma",
+    "zoom_range",
+    "intensity_augmentation",
     "contact_weight",
     "boundary_width",
     "training_precision",
@@ -64,6 +67,9 @@ class RunConfig:
     seed: int
     split_seed: int
     sampling: dict[str, Any]
+    zoom_range: list[float] = field(default_factory=lambda: list(NARROW_SCALE_RANGE))
+    """The training crops' zoom factors (low, high); runs from before --zoom used NARROW_SCALE_RANGE."""
+    intensity_augmentation: bool = False
     # Settled when the data and devices are known.
     train_ids: list[str] = field(default_factory=list)
     val_ids: list[str] = field(default_factory=list)
@@ -72,9 +78,16 @@ class RunConfig:
     steps_per_epoch: int = 0
     target_channels: list[str] = field(default_factory=lambda: list(TARGET_CHANNELS))
     filters: list[int] = field(default_factory=list)
+    nucleus_diameter: float | None = None
+    """The training images' typical nucleus diameter in pixels (nuclei.data.sizes.TrainedSizes.median), which
+    prediction resizes other images' nuclei to match; None in folders from before it was recorded."""
+    nucleus_diameter_range: list[float] | None = None
+    """The range of the training images' median nucleus diameters (TrainedSizes.low, .high), in pixels."""
     xla: bool = False
     strategy: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    source: dict[str, Any] = field(default_factory=dict)
+    """The suite's git commit that trained the run, and whether tracked files differed from it (source_revision)."""
     devices: list[str] = field(default_factory=list)
     training_precision: str | None = None
     # Progress, after every epoch: what --resume continues from.
@@ -109,6 +122,8 @@ class RunConfig:
             seed=args.seed,
             split_seed=split_seed,
             sampling=sampling,
+            zoom_range=list(args.zoom),
+            intensity_augmentation=args.intensity_augmentation == "on",
             planned_epochs=args.epochs,
         )
 
@@ -119,11 +134,19 @@ class RunConfig:
         kept_options = {
             "schedule": saved.schedule,
             "max_blur": saved.max_blur_sigma,
+            "zoom": list(saved.zoom_range),
+            "intensity_augmentation": "on" if saved.intensity_augmentation else "off",
             "contact_weight": saved.contact_weight,
             "boundary_width": saved.boundary_width,
             "split_seed": saved.split_seed,
         }
         return dataclasses.replace(self, **kept, arguments={**self.arguments, **kept_options})
+
+    @property
+    def augmentation(self) -> Augmentation:
+        """How the run varies its training crops."""
+        low, high = self.zoom_range
+        return Augmentation(self.max_blur_sigma, (low, high), self.intensity_augmentation)
 
     def to_dict(self) -> dict[str, Any]:
         """The configuration as config.json holds it."""
@@ -163,3 +186,21 @@ def package_versions() -> dict[str, str]:
         "keras": keras.__version__,
         "numpy": np.__version__,
     }
+
+
+def source_revision() -> dict[str, Any]:
+    """{"commit": the suite's git commit, "modified": whether tracked files differ from it}; {} outside a git
+    checkout (an installed copy) or without git."""
+    import subprocess
+
+    project = Path(__file__).resolve().parents[2]
+
+    def git(*arguments):
+        return subprocess.run(
+            ["git", "-C", str(project), *arguments], capture_output=True, text=True, timeout=30, check=True
+        ).stdout.strip()
+
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "modified": bool(git("status", "--porcelain", "-uno"))}
+    except (OSError, subprocess.SubprocessError):
+        return {}

@@ -31,6 +31,7 @@ import keras
 from nuclei import options
 from nuclei.data.image_types import ImageTyper
 from nuclei.data.pipelines import distributed_training_data, prepare_for_training, validation_dataset
+from nuclei.data.sizes import training_sizes
 from nuclei.files import atomic_save
 from nuclei.model.folder import ModelFolderWriter, load_model_file
 from nuclei.model.unet import DEFAULT_FILTERS, build_unet, compile_unet, float32_copy
@@ -44,7 +45,7 @@ from nuclei.training.checkpoint import (
     remove_checkpoint,
     sigterm_as_interrupt,
 )
-from nuclei.training.config import RunConfig, package_versions
+from nuclei.training.config import RunConfig, package_versions, source_revision
 from nuclei.training.data import TrainingData, image_ids_to_load, load_training_data
 from nuclei.training.history import plot_history, read_history
 from nuclei.training.loop import TrainLoop
@@ -123,9 +124,13 @@ def settle(run: RunConfig, args: Any, data: TrainingData, strategy, policy: str)
     run.samples_per_epoch = len(data.sample_indices)
     run.steps_per_epoch = args.steps_per_epoch or math.ceil(len(data.sample_indices) / run.batch_size)
     run.filters = list(DEFAULT_FILTERS)
+    sizes = training_sizes(sample.labels for sample in data.train)
+    if sizes:
+        run.nucleus_diameter, run.nucleus_diameter_range = sizes.median, [sizes.low, sizes.high]
     run.xla = xla_compiles(args.xla)
     run.strategy = {"name": args.strategy, "class": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync}
     run.versions = package_versions()
+    run.source = source_revision()
     run.devices = [device.name for device in tf.config.list_logical_devices()]
     run.training_precision = policy
     planned = run.planned_epochs
@@ -139,7 +144,7 @@ def build_session(run: RunConfig, data: TrainingData, strategy, resume_dir: Path
     val_images, val_targets = prepare_for_training(data.val, run.boundary_width)
     train_data = distributed_training_data(
         strategy, images, targets, data.sample_indices, run.img_size, run.batch_size,
-        run.seed + run.trained_epochs, run.max_blur_sigma,
+        run.seed + run.trained_epochs, run.augmentation,
     )  # fmt: skip
     val_data = validation_dataset(val_images, val_targets, run.img_size, run.batch_size, run.seed)
     schedule_class = SCHEDULES[run.schedule]
@@ -237,17 +242,15 @@ def finish(
 
 
 def best_epoch_model(model, run: RunConfig, history: list[dict], work_dir: Path, log: Log):
-    """The model with the best-scoring epoch's weights, computing in float32, compiled as it was."""
+    """The model with the best-scoring epoch's weights, computing in float32, not compiled: the folder keeps
+    the network, not Adam's two running moments of each weight (which would triple model.keras); a
+    fine-tuning compiles its own. The checkpoint keeps them for --resume."""
     if run.best_epoch and history and run.best_epoch != history[-1]["epoch"] + 1:
         model.load_weights(work_dir / BEST_WEIGHTS.format(run.best_epoch))
         last_score = history[-1].get("val_score", float("nan"))
         last = f"; the last epoch: {last_score:.3f}" if math.isfinite(last_score) else ""
         log(f"keeping epoch {run.best_epoch}, the best validation score ({run.best_score:.3f}{last})")
-    if run.training_precision != "float32":
-        optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
-        model = float32_copy(model)
-        compile_unet(model, optimizer)
-    return model
+    return float32_copy(model)
 
 
 def compute_precision_of(model: keras.Model) -> str:

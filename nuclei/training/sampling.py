@@ -16,7 +16,8 @@ from collections.abc import Callable
 from nuclei.data.image_types import TYPE_NAMES
 
 Sampler = Callable[[list[str]], list[int]]
-DEFAULT_MULTIPLIERS = "fluorescence=1,histology=3,brightfield=20"
+DEFAULT_MULTIPLIERS = "fluorescence=2,histology=6,brightfield=10"
+"""Draws per epoch of each image type in the balanced trainer (docs/quality-log.md compares the original's 1/3/20)."""
 
 
 def uniform_sampler(types: list[str]) -> list[int]:

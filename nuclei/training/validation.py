@@ -29,8 +29,7 @@ def epoch_score(model, val_samples: list[Sample]) -> float:
     """
     images = [sample.image for sample in val_samples]
     probabilities = [prediction for _, prediction in predict_probabilities(model, images, progress=False)]
-    _, table = tune_postprocessing(probabilities, [sample.labels for sample in val_samples])
-    return table[0]["score"]
+    return tune_postprocessing(probabilities, [sample.labels for sample in val_samples]).score
 
 
 def _tune_with_and_without_flips(model, val_samples, log):
@@ -42,8 +41,8 @@ def _tune_with_and_without_flips(model, val_samples, log):
         plain[index], averaged[index] = plain_map, averaged_map
     scores, tuned = {}, {}
     for tta, probabilities in ((False, plain), (True, averaged)):
-        best, table = tune_postprocessing(probabilities, truths)
-        scores[tta], tuned[tta] = table[0]["score"], (best, table, probabilities)
+        best, scores[tta], table = tune_postprocessing(probabilities, truths)
+        tuned[tta] = (best, table, probabilities)
         log(f"validation score {'with' if tta else 'without'} flip averaging: {scores[tta]:.3f}")
     tta = scores[True] > scores[False]
     return (tta, *tuned[tta], scores)
