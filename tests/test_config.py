@@ -51,7 +51,8 @@ def test_the_command_line_makes_a_new_runs_configuration():
     args = arguments.parse(parser, command)
     run = RunConfig.from_arguments(args, "trainer.py", {"method": "uniform"})
     assert (run.script, run.sampling) == ("trainer.py", {"method": "uniform"})
-    assert run.arguments == {**vars(args), "split_seed": 7}, "the command line, the split's seed resolved"
+    tables = {"clusters": "cluster_df.csv", "cluster_model": "filename.joblib"}
+    assert run.arguments == {**vars(args), "split_seed": 7, **tables}, "the command line, the split's seed resolved"
     assert (run.img_size, run.epochs, run.planned_epochs, run.batch_size, run.learning_rate) == (64, 30, 30, 8, 2e-3)
     assert (run.seed, run.split_seed, run.max_blur_sigma, run.contact_weight) == (7, 7, 1.5, 0.0)
     assert (run.schedule, run.boundary_width) == ("anneal", 2)
@@ -112,3 +113,11 @@ def test_a_resumed_run_keeps_to_the_shorter_of_its_plan_and_epochs():
     assert (longer.epochs, longer.planned_epochs) == (80, 40), "the interrupted run's plan (its time limit's) holds"
     unplanned = run_config(epochs=20, planned_epochs=20).resumed_from(dataclasses.replace(saved, planned_epochs=0))
     assert unplanned.planned_epochs == 20, "a saved run without a plan takes EPOCHS"
+
+
+def test_the_suites_own_tables_are_recorded_relative_to_it():
+    """config.json travels with a model folder: it names no folder of the machine that trained it."""
+    args = arguments.parse(arguments.make_parser("doc", "my_model"), ["64", "2", "8", "1e-3"])
+    run = RunConfig.from_arguments(args, "trainer.py", {})
+    assert (run.arguments["clusters"], run.arguments["cluster_model"]) == ("cluster_df.csv", "filename.joblib")
+    assert run.arguments["data"] == "stage1_train"

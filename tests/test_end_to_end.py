@@ -48,6 +48,9 @@ def test_trainer_writes_a_complete_self_describing_model_folder(workdir):
     assert set(config["train_ids"]).isdisjoint(config["val_ids"])
     assert len(config["train_ids"]) + len(config["val_ids"]) == 9
     assert {"tensorflow", "keras", "numpy", "python"} <= set(config["versions"])
+    low, high = config["nucleus_diameter_range"]
+    assert 0 < low <= config["nucleus_diameter"] <= high, "the sizes prediction resizes other images' nuclei to"
+    assert len(config["source"]["commit"]) == 40 and isinstance(config["source"]["modified"], bool)
     with open(model_dir / "history.csv") as stream:
         history = list(csv.DictReader(stream))
     assert len(history) == 1 and "val_loss" in history[0] and 0.0 <= float(history[0]["val_score"]) <= 1.0
@@ -70,6 +73,8 @@ def test_predictions_submission_and_report(workdir):
     result = run_script("generate_predictions.py", "32", cwd=workdir)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MIN DICE" in result.stdout and "competition score" in result.stdout
+    assert "competition score, validation images" in result.stdout
+    assert "competition score, training images (flattering)" in result.stdout
     with open(workdir / "predictions_report.csv") as stream:
         report = list(csv.DictReader(stream))
     assert len(report) == 9
@@ -100,6 +105,17 @@ def test_predictions_submission_and_report(workdir):
     again = run_script("generate_predictions.py", "32", "--no-train", cwd=workdir)
     assert again.returncode == 0
     assert (workdir / "submission_stage1_test.csv").read_bytes() == first
+
+
+def test_score_model_scores_the_models_validation_images_per_group(workdir):
+    config = json.loads((workdir / "my_model" / "config.json").read_text())
+    result = run_script("benchmarks/score_model.py", "my_model", "stage1_train", "--diameter", "off", cwd=workdir)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"| stage1_train | all | {len(config['val_ids'])} |" in result.stdout
+    both = run_script("benchmarks/score_model.py", "my_model", "stage1_train", "--all-images", cwd=workdir)
+    assert both.returncode == 0 and "| stage1_train | all | 9 |" in both.stdout
+    wrong = run_script("benchmarks/score_model.py", "my_model", "stage1_train", "--diameter", "0", cwd=workdir)
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines()[-1].startswith("score_model.py: error:")
 
 
 def test_predictions_say_when_the_image_size_disagrees(workdir):

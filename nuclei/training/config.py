@@ -27,6 +27,9 @@ from nuclei.data.targets import TARGET_CHANNELS
 from nuclei.errors import UserError
 from nuclei.files import atomic_write_json
 
+SUITE_DIR = Path(__file__).resolve().parents[2]
+"""The folder of the suite's scripts and tables."""
+
 KEPT_ON_RESUME = (
     "seed",
     "split_seed",
@@ -107,7 +110,7 @@ class RunConfig:
     def from_arguments(cls, args: Any, script: str, sampling: dict[str, Any]) -> "RunConfig":
         """A new run's configuration from the trainers' parsed command line."""
         split_seed = args.seed if args.split_seed is None else args.split_seed
-        arguments = {**vars(args), "split_seed": split_seed}
+        arguments = {name: _within_suite(value) for name, value in {**vars(args), "split_seed": split_seed}.items()}
         return cls(
             script=script,
             arguments=arguments,
@@ -188,12 +191,19 @@ def package_versions() -> dict[str, str]:
     }
 
 
+def _within_suite(value: Any) -> Any:
+    """A path inside the suite's folder (the default type tables) as relative to it, so that config.json
+    names no folder of the machine that trained; anything else as it is."""
+    suite = str(SUITE_DIR) + "/"
+    return value[len(suite) :] if isinstance(value, str) and value.startswith(suite) else value
+
+
 def source_revision() -> dict[str, Any]:
     """{"commit": the suite's git commit, "modified": whether tracked files differ from it}; {} outside a git
     checkout (an installed copy) or without git."""
     import subprocess
 
-    project = Path(__file__).resolve().parents[2]
+    project = SUITE_DIR
 
     def git(*arguments):
         return subprocess.run(
