@@ -1,4 +1,4 @@
-"""Look at what the model does: input, prediction and outlines, one random labelled image at a time.
+"""Look at what the model does: input, prediction and outlines, one image at a time in random order.
 
 Usage::
 
@@ -9,12 +9,15 @@ Usage::
 Opens three OpenCV windows: ``input`` (the image), ``predict`` (each
 predicted nucleus in its own colour) and ``overlay`` (predicted outlines in
 green, true outlines in magenta, with the image id, Dice and competition
-score). Images are shown at their own size, scaled down to fit --max-side.
+score where the image has masks). Images are shown at their own size, scaled down to
+fit --max-side, each once; the windows close after the last.
 
 Without a display (no DISPLAY, or an OpenCV built without windows) it says
 so and writes the same panels as PNG figures into ``results/`` (``--save``),
 ``--count`` of them. ``--save`` also writes figures while windows are shown.
 """
+
+from pathlib import Path
 
 from nuclei import cli, options, runtime
 from nuclei.data.dsb import list_image_ids
@@ -28,7 +31,9 @@ def main(argv=None):
     options.add_tta_option(model)
     options.add_diameter_option(model)
     shown = parser.add_argument_group("images and figures")
-    shown.add_argument("--data", default="stage1_train", help="labelled DSB folder to draw images from")
+    shown.add_argument(
+        "--data", help="DSB folder to draw images from, labelled or not (default: stage1_train, else stage1_test)"
+    )
     shown.add_argument("--save", help="also write figures to this folder (default without display: results)")
     shown.add_argument("--count", type=cli.positive_int("--count"), default=5, help="figures to write")
     shown.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
@@ -40,6 +45,10 @@ def main(argv=None):
 
 
 def show(args):
+    if args.data is None:
+        args.data = (
+            "stage1_train" if Path("stage1_train").is_dir() or not Path("stage1_test").is_dir() else "stage1_test"
+        )
     list_image_ids(args.data)
     runtime.import_tensorflow()
     from nuclei.viewer import show as show_images

@@ -64,12 +64,15 @@ def overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | None =
 
 
 def panels(sample: Sample, predicted: np.ndarray) -> tuple[dict[str, np.ndarray], str]:
-    """{window name: RGB picture} and a caption for one predicted sample."""
-    scores = score_labels(sample.labels, predicted)
-    caption = (
-        f"{sample.image_id[:12]}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
-        f"nuclei {scores['predicted_nuclei']}/{scores['true_nuclei']}"
-    )
+    """{window name: RGB picture} and a caption for one predicted sample, scored where it has labels."""
+    if sample.labels is None:
+        caption = f"{sample.image_id[:12]}  nuclei {int(predicted.max())}"
+    else:
+        scores = score_labels(sample.labels, predicted)
+        caption = (
+            f"{sample.image_id[:12]}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
+            f"nuclei {scores['predicted_nuclei']}/{scores['true_nuclei']}"
+        )
     pictures = {
         "input": sample.image,
         "predict": colour_labels(predicted),
@@ -126,8 +129,14 @@ def predict_one(opened: OpenedModel, image: np.ndarray, diameter: float | str | 
     return labels
 
 
+def read_for_viewing(folder: str | Path, image_id: str) -> Sample:
+    """An image of a DSB folder with its labels where it has a masks/ folder, else without (nothing to score)."""
+    return read_sample(folder, image_id, with_labels=(Path(folder) / image_id / "masks").is_dir())
+
+
 def show(args: Any, log: Callable[[str], None] = print) -> None:
-    """Predict random labelled images of args.data one at a time; show them in windows or write figures."""
+    """Predict the images of args.data one at a time in random order, each once; show them in windows (until
+    `a` or the last image) or write args.count figures. Labelled images are scored, unlabelled ones shown."""
     ids = without_known_bad(list_image_ids(args.data), log=lambda _: None)
     problem = None if args.no_windows else display_problem()
     windows = problem is None and not args.no_windows
@@ -137,12 +146,12 @@ def show(args: Any, log: Callable[[str], None] = print) -> None:
     opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(args.seed)
     shown = 0
-    while windows or shown < args.count:
-        image_id = ids[rng.integers(len(ids))]
+    for image_id in np.random.default_rng(args.seed).permutation(ids):
+        if not windows and shown >= args.count:
+            break
         try:
-            sample = read_sample(args.data, image_id)
+            sample = read_for_viewing(args.data, image_id)
         except DataError as error:
             log(f"warning: skipping {image_id}: {error}")
             continue

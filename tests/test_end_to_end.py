@@ -182,6 +182,18 @@ def test_viewer_writes_figures_without_a_display(workdir):
     assert cv2.imread(str(figures[0])).shape[1] >= 1000
 
 
+def test_viewer_shows_unlabelled_images_each_once_and_ends(workdir, tmp_path):
+    """Only test images in the folder: the viewer predicts them without scores and stops when they run out."""
+    shutil.copytree(workdir / "stage1_test", tmp_path / "stage1_test")
+    env = {"DISPLAY": "", "WAYLAND_DISPLAY": ""}
+    model = workdir / "my_model"
+    result = run_script("show_results.py", "32", "--model", model, "--count", "50", cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = sorted((tmp_path / "results").glob("*.png"))
+    assert len(figures) == len(list((tmp_path / "stage1_test").iterdir())), "each image once, then the end"
+    assert "Dice" not in result.stdout and "nuclei " in result.stdout
+
+
 def test_balanced_trainer_draws_rare_types_more_often(workdir):
     result = run_script(
         "trainer_balanced_data.py",

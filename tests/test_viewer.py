@@ -43,3 +43,10 @@ def test_panels_and_figure_of_a_predicted_sample(tmp_path, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     assert viewer.display_problem() == "no display (DISPLAY is not set)"
+
+
+def test_an_unlabelled_image_is_shown_with_its_count_and_no_score():
+    sample = Sample("0123456789abcdef", np.full((20, 30, 3), 40, np.uint8), None)
+    pictures, caption = viewer.panels(sample, two_nuclei())
+    assert caption == "0123456789ab  nuclei 2"
+    assert tuple(pictures["overlay"][2, 4]) == viewer.PREDICTED_OUTLINE
