@@ -118,6 +118,7 @@ def main(argv=None) -> None:
 
 
 def score(args) -> None:
+    from nuclei.errors import UserError
     from nuclei.files import atomic_write_csv
     from nuclei.prediction.opening import open_for_prediction
 
@@ -127,6 +128,8 @@ def score(args) -> None:
     trained = opened.trained_sizes
     started = time.perf_counter()
     rows = [row for folder in args.folders for row in score_folder(opened, trained, Path(folder), args)]
+    if not rows:
+        raise UserError("no image was scored: the folders hold no usable labelled images (or only training images)")
     print(f"{args.model}: post-processing {opened.parameters}, flips {opened.tta}, diameter {args.diameter} "
           f"(trained on {trained}), {time.perf_counter() - started:.0f} s")  # fmt: skip
     print(table(rows))

@@ -103,8 +103,8 @@ def zoom_range(text: str) -> tuple[float, float]:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--zoom must be LOW,HIGH (two numbers), got {text!r}") from None
-    if not 0.0 < low <= 1.0 <= high:
-        raise argparse.ArgumentTypeError(f"--zoom needs 0 < LOW <= 1 <= HIGH, got {text!r}")
+    if not 0.25 <= low <= 1.0 <= high <= 4.0:
+        raise argparse.ArgumentTypeError(f"--zoom needs 0.25 <= LOW <= 1 <= HIGH <= 4, got {text!r}")
     return low, high
 
 

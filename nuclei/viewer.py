@@ -93,7 +93,7 @@ def save_figure(path: str | Path, sample: Sample, pictures: dict[str, np.ndarray
     titles = {
         "input": "input",
         "predict": "predicted nuclei",
-        "overlay": "outlines: predicted green, true magenta",
+        "overlay": "outlines: predicted green" + (", true magenta" if sample.labels is not None else ""),
     }
     for axis, name in zip(axes, WINDOWS):
         axis.imshow(pictures[name], interpolation="nearest")

@@ -388,3 +388,10 @@ def test_a_cache_folder_reads_back_what_was_written_and_counts_only_once_complet
     assert [s.image_id for s in samples] == ["a"] and skipped == [("b", "no masks")]
     assert np.array_equal(samples[0].image, sample.image) and np.array_equal(samples[0].labels, sample.labels)
     assert cache.cache_path(tmp_path / "cache", data, ids, with_labels=False) != path
+
+
+def test_a_bright_field_image_with_few_small_nuclei_is_still_inverted():
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(200, 3, size=(100, 100, 1)), 0, 255).astype(np.uint8).repeat(3, axis=2)
+    image[50:57, 50:57] = 60
+    assert normalisation.has_bright_background(image)

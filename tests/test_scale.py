@@ -55,8 +55,9 @@ def test_the_probe_nearest_the_trained_size_tells_the_diameter():
     """At full size the network broke the 80-pixel nuclei into 15-pixel fragments; at a quarter it found them
     whole at 20: the quarter is believed, and the nuclei are 80 pixels across."""
     probes = {1.0: discs(256, 7.5, 30), 0.5: discs(256, 20, 9), 0.25: discs(256, 10, 9)}
-    assert scale.estimate_diameter(probes, 20.0) == pytest.approx(80, rel=0.05)
-    assert scale.estimate_diameter({1.0: np.zeros((8, 8), np.int32)}, 20.0) == 0.0
+    measured = {factor: scale.probe_diameter(labels) for factor, labels in probes.items()}
+    assert scale.estimate_diameter(measured, 20.0) == pytest.approx(80, rel=0.05)
+    assert scale.estimate_diameter({1.0: scale.probe_diameter(np.zeros((8, 8), np.int32))}, 20.0) == 0.0
 
 
 def test_min_size_follows_the_resizing():
@@ -125,4 +126,30 @@ def test_specks_of_noise_do_not_make_nuclei_look_tiny():
     speckled = discs(256, 10, 9)
     speckled[::7, ::7] = np.arange(100, 100 + speckled[::7, ::7].size).reshape(speckled[::7, ::7].shape)
     assert median_diameter(speckled) < 2
-    assert scale.estimate_diameter({1.0: speckled}, 20.0) == pytest.approx(20, abs=1)
+    assert scale.estimate_diameter({1.0: scale.probe_diameter(speckled)}, 20.0) == pytest.approx(20, abs=1)
+
+
+def test_a_small_image_is_shrunk_no_further_than_its_shorter_side_allows_both_sides_alike():
+    factor = scale.effective_factor((64, 300, 3), 0.25)
+    assert factor == pytest.approx(0.5)
+    assert scale.resized(np.zeros((64, 300, 3), np.uint8), factor).shape == (32, 150, 3)
+    assert scale.effective_factor((1000, 1000), 0.25) == 0.25 and scale.effective_factor((20, 20), 0.5) == 1.0
+
+
+def test_a_folder_with_a_malformed_size_record_is_treated_as_having_none():
+    from nuclei.prediction.opening import trained_sizes_of
+
+    assert trained_sizes_of({"nucleus_diameter": 18.0, "nucleus_diameter_range": [9.0, 52.0]}) == (18.0, 9.0, 52.0)
+    for broken in ([9.0], "9-52", None, [9.0, "x"], [0, 52.0]):
+        assert trained_sizes_of({"nucleus_diameter": 18.0, "nucleus_diameter_range": broken}) is None
+    assert trained_sizes_of({}) is None
+
+
+@pytest.mark.parametrize("text", ["0.01,1", "0.5,inf", "0.5,nan", "1.5,2", "0.5"])
+def test_zoom_option_refuses_ranges_that_would_blow_up_the_crop_window(text):
+    import argparse
+
+    from nuclei.cli import zoom_range
+
+    with pytest.raises(argparse.ArgumentTypeError, match="--zoom"):
+        zoom_range(text)

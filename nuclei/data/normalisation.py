@@ -22,9 +22,12 @@ Fluorescence backgrounds sit near 0 (at most 0.18 in the competition's images), 
 
 
 def has_bright_background(image: np.ndarray) -> bool:
-    """Whether an RGB image's nuclei are darker than its background (bright-field, stained histology)."""
+    """Whether an RGB image's nuclei are darker than its background (bright-field, stained histology): its
+    median is above mid-grey, or lies high between its percentiles (BRIGHT_POSITION)."""
     grey = image.astype(np.float32).mean(axis=2)
     low, median, high = np.percentile(grey, (1.0, 50.0, 99.9))
+    if median > 127.5:
+        return True
     position = (median - low) / max(high - low, 1.0)
     spread = float(np.mean(image.max(axis=2).astype(np.float32) - image.min(axis=2)))
     return bool(position > BRIGHT_POSITION["stained" if spread > COLOUR_SPREAD else "grey"])

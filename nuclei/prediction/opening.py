@@ -14,6 +14,7 @@ from nuclei.cli import switch_is_on
 from nuclei.data.sizes import TrainedSizes
 from nuclei.model.folder import SHIPPED_MODEL_DIR, load_model, read_config, read_postprocessing, resolve_image_size
 from nuclei.prediction.instances import DEFAULT_POSTPROCESSING
+from nuclei.prediction.scale import factor_for
 from nuclei.runtime import init_devices
 
 
@@ -34,7 +35,10 @@ def default_model_dir(log: Callable[[str], None] = print) -> Path:
 def trained_sizes_of(config: dict[str, Any]) -> TrainedSizes | None:
     """The TrainedSizes a config.json records (nucleus_diameter and its range), or None."""
     median, seen = config.get("nucleus_diameter"), config.get("nucleus_diameter_range")
-    return TrainedSizes(median, *seen) if median and seen else None
+    numbers = [median, *seen] if isinstance(seen, list) and len(seen) == 2 else []
+    if not all(isinstance(value, int | float) and value > 0 for value in numbers) or not numbers:
+        return None
+    return TrainedSizes(*map(float, numbers))
 
 
 class OpenedModel(NamedTuple):
@@ -64,8 +68,9 @@ def _say_how_images_are_sized(config, diameter, model_dir, log):
         log(f"images whose nuclei are not {sizes.low:g} to {sizes.high:g} pixels across are resized so that they "
             f"become {sizes.median:g}, as in the model's training images (--diameter auto)")  # fmt: skip
     else:
-        log(f"images resized by {sizes.median / diameter:.3g} so that nuclei of {diameter:g} pixels become the "
-            f"model's {sizes.median:g} (--diameter)")  # fmt: skip
+        factor = factor_for(diameter, sizes.median)
+        log(f"images resized by {factor:.3g} so that nuclei of {diameter:g} pixels come near the model's "
+            f"{sizes.median:g} (--diameter; not resized within 25%, at most 2x larger)")  # fmt: skip
 
 
 def open_for_prediction(

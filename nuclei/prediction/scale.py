@@ -54,12 +54,20 @@ class Scaled(NamedTuple):
     factor: float
 
 
+def effective_factor(shape: tuple[int, ...], factor: float) -> float:
+    """factor, or the smallest one that keeps the image's shorter side at MIN_SIDE pixels (never above 1)."""
+    if factor >= 1.0:
+        return factor
+    return min(1.0, max(factor, MIN_SIDE / min(shape[:2])))
+
+
 def resized(image: np.ndarray, factor: float) -> np.ndarray:
-    """The image resized by factor (area averaging to shrink, bilinear to enlarge), no side under MIN_SIDE."""
+    """The image resized by factor, both sides alike (area averaging to shrink, bilinear to enlarge); callers
+    pass an effective_factor, so that no side falls under MIN_SIDE."""
     if factor == 1.0:
         return image
     height, width = image.shape[:2]
-    size = (max(round(width * factor), MIN_SIDE), max(round(height * factor), MIN_SIDE))
+    size = (max(round(width * factor), 1), max(round(height * factor), 1))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
 
 
@@ -98,11 +106,15 @@ def auto_factor(diameter: float, trained: TrainedSizes) -> float:
     return factor_for(diameter, trained.median)
 
 
-def estimate_diameter(probes: dict[float, np.ndarray], trained_diameter: float) -> float:
-    """An image's nucleus diameter (pixels) from its labels at each probe factor (labels at the probe's
-    own size): the one probe whose median nucleus is nearest trained_diameter tells it; 0.0 when none
+def probe_diameter(labels: np.ndarray) -> float:
+    """The median diameter (pixels) of a probe's nuclei, objects under PROBE_MIN_AREA pixels left out."""
+    return median_diameter(_without_specks(labels))
+
+
+def estimate_diameter(measured: dict[float, float], trained_diameter: float) -> float:
+    """An image's nucleus diameter (pixels) from the probe_diameter at each probe factor (in the probe's
+    pixels): the one probe whose median nucleus is nearest trained_diameter tells it; 0.0 when none
     found any."""
-    measured = {factor: median_diameter(_without_specks(labels)) for factor, labels in probes.items()}
     measured = {factor: size for factor, size in measured.items() if size > 0}
     if not measured:
         return 0.0
@@ -116,21 +128,37 @@ def _without_specks(labels: np.ndarray) -> np.ndarray:
     return np.where(areas[labels] >= PROBE_MIN_AREA, labels, 0)
 
 
+class ResizedImages(Sequence):
+    """The images, each resized by its factor when it is read, so that no resized copy outlives its batch."""
+
+    def __init__(self, images: Sequence[np.ndarray], factors: Sequence[float]):
+        self.images, self.factors = images, factors
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return resized(self.images[index], self.factors[index])
+
+
 def _probabilities(model, images, factors, **options) -> Iterator[tuple[int, np.ndarray]]:
     """(index, probabilities at the image's own size) of each image predicted after resizing by its factor."""
-    inputs = [resized(image, factor) for image, factor in zip(images, factors)]
+    inputs = ResizedImages(images, factors)
     for index, probabilities in predict_probabilities(model, inputs, **options):
         yield index, back_to(probabilities, images[index].shape)
 
 
 def _auto_factors(model, images, parameters, trained: TrainedSizes, batch_size) -> list[float]:
-    """Each image's resize factor, estimated from probe predictions (no flips)."""
-    probes = [{} for _ in images]
+    """Each image's resize factor, estimated from probe predictions (no flips); only each probe's median
+    diameter is kept, so memory does not grow with the number of images beyond the predictor's chunk."""
+    measured = [{} for _ in images]
     for probe in PROBE_FACTORS:
-        inputs = [resized(image, probe) for image in images]
+        factors = [effective_factor(image.shape, probe) for image in images]
+        inputs = ResizedImages(images, factors)
         for index, probabilities in predict_probabilities(model, inputs, batch_size=batch_size, progress=False):
-            probes[index][probe] = label_nuclei(probabilities, {**parameters, "min_size": 0})
-    return [auto_factor(estimate_diameter(found, trained.median), trained) for found in probes]
+            labels = label_nuclei(probabilities, {**parameters, "min_size": 0})
+            measured[index][factors[index]] = probe_diameter(labels)
+    return [auto_factor(estimate_diameter(sizes, trained.median), trained) for sizes in measured]
 
 
 def segment(
@@ -155,6 +183,7 @@ def segment(
         factors = _auto_factors(model, images, parameters, trained, batch_size)
     else:
         factors = [factor_for(float(diameter), trained.median)] * len(images)
+    factors = [effective_factor(image.shape, factor) for image, factor in zip(images, factors)]
     options = dict(batch_size=batch_size, tta=tta, progress=progress)
     for index, probabilities in _probabilities(model, images, factors, **options):
         yield Scaled(index, label_nuclei(probabilities, scaled_parameters(parameters, factors[index])), factors[index])
