@@ -270,17 +270,8 @@ def bench_training(folder, ids, size=128, batch=16, steps=8, precision="auto", b
         metrics=[dice_coef],
         jit_compile=jit_compile,
     )
-    each_once = list(range(len(images)))
-    data = distributed_training_data(
-        strategy,
-        images,
-        targets,
-        each_once,
-        args.img_size,
-        args.batch_size,
-        seed=0,
-        augmentation=Augmentation(max_blur_sigma=args.max_blur),
-    )
+    each_once, augmentation = list(range(len(images))), Augmentation(max_blur_sigma=args.max_blur)
+    data = distributed_training_data(strategy, images, targets, each_once, size, batch, 0, augmentation)
     loop = TrainLoop(model, model.optimizer, strategy, jit_compile=jit_compile, contact_weight=args.contact_weight)
     pipeline_rate, kernel_fraction, page_faults = timed_steps(loop, iter(data), steps, batch)
 

@@ -75,8 +75,7 @@ def score_folder(opened, trained, folder: Path, args) -> list[dict]:
     from nuclei.evaluation.scores import score_labels
     from nuclei.prediction.scale import segment
 
-    config = {"train_ids": opened.config.get("train_ids"), "val_ids": opened.config.get("val_ids")}
-    ids = images_to_score(folder, config, args.all_images)
+    ids = images_to_score(folder, opened.config, args.all_images)
     samples, _ = load_samples(folder, ids, progress=False)
     types = ImageTyper(args.clusters, args.cluster_model).types_of(samples)
     images = [sample.image for sample in samples]

@@ -32,10 +32,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from nuclei.data.image_types import PROJECT_DIR
 from nuclei.errors import UserError
 
 REQUIRED_FILES = ("model.keras", "config.json")
-SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "dsb2018"
+SHIPPED_MODEL_DIR = PROJECT_DIR / "models" / "dsb2018"
 """The trained model folder that comes with the suite, used when no other is named or found."""
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from nuclei.data.sizes import TrainedSizes, median_diameter
 from nuclei.prediction.inference import predict_probabilities
-from nuclei.prediction.instances import label_nuclei
+from nuclei.prediction.instances import filter_small, label_nuclei
 
 PROBE_FACTORS = (1.0, 0.5, 0.25)
 """Resize factors at which an image is first predicted to estimate its nucleus size (below 1 shrinks)."""
@@ -108,7 +108,7 @@ def auto_factor(diameter: float, trained: TrainedSizes) -> float:
 
 def probe_diameter(labels: np.ndarray) -> float:
     """The median diameter (pixels) of a probe's nuclei, objects under PROBE_MIN_AREA pixels left out."""
-    return median_diameter(_without_specks(labels))
+    return median_diameter(filter_small(labels, PROBE_MIN_AREA))
 
 
 def estimate_diameter(measured: dict[float, float], trained_diameter: float) -> float:
@@ -120,12 +120,6 @@ def estimate_diameter(measured: dict[float, float], trained_diameter: float) -> 
         return 0.0
     best = min(measured, key=lambda factor: abs(math.log(measured[factor] / trained_diameter)))
     return measured[best] / best
-
-
-def _without_specks(labels: np.ndarray) -> np.ndarray:
-    """The label map less its objects under PROBE_MIN_AREA pixels."""
-    areas = np.bincount(labels.ravel().astype(np.int64, copy=False))
-    return np.where(areas[labels] >= PROBE_MIN_AREA, labels, 0)
 
 
 class ResizedImages(Sequence):

@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from nuclei.data.augmentation import NARROW_SCALE_RANGE, Augmentation
+from nuclei.data.image_types import PROJECT_DIR
 from nuclei.data.targets import TARGET_CHANNELS
 from nuclei.errors import UserError
 from nuclei.files import atomic_write_json
-
-SUITE_DIR = Path(__file__).resolve().parents[2]
-"""The folder of the suite's scripts and tables."""
 
 KEPT_ON_RESUME = (
     "seed",
@@ -194,7 +192,7 @@ def package_versions() -> dict[str, str]:
 def _within_suite(value: Any) -> Any:
     """A path inside the suite's folder (the default type tables) as relative to it, so that config.json
     names no folder of the machine that trained; anything else as it is."""
-    suite = str(SUITE_DIR) + "/"
+    suite = str(PROJECT_DIR) + "/"
     return value[len(suite) :] if isinstance(value, str) and value.startswith(suite) else value
 
 
@@ -203,11 +201,9 @@ def source_revision() -> dict[str, Any]:
     checkout (an installed copy) or without git."""
     import subprocess
 
-    project = SUITE_DIR
-
     def git(*arguments):
         return subprocess.run(
-            ["git", "-C", str(project), *arguments], capture_output=True, text=True, timeout=30, check=True
+            ["git", "-C", str(PROJECT_DIR), *arguments], capture_output=True, text=True, timeout=30, check=True
         ).stdout.strip()
 
     try:
