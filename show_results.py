@@ -5,6 +5,7 @@ Usage::
     python show_results.py IMG_SIZE [options]
     python show_results.py 256                       # windows: any key = next image, a = quit
     python show_results.py 256 --save results --count 8
+    python show_results.py 256 --images plate1/ --channel 2 --order given
 
 Opens three OpenCV windows: ``input`` (the image), ``predict`` (each
 predicted nucleus in its own colour) and ``overlay`` (predicted outlines in
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from nuclei import cli, options, runtime
 from nuclei.data.dsb import list_image_ids
+from nuclei.data.inputs import require_inputs
 
 
 def main(argv=None):
@@ -34,6 +36,12 @@ def main(argv=None):
     shown.add_argument(
         "--data", help="DSB folder to draw images from, labelled or not (default: stage1_train, else stage1_test)"
     )
+    shown.add_argument("--images", nargs="+", metavar="PATH", help="image files, folders or globs instead of --data")
+    shown.add_argument(
+        "--channel", type=cli.positive_int("--channel"), metavar="N",
+        help="the channel that holds the nuclei (1 = first) in multi-channel images",
+    )  # fmt: skip
+    shown.add_argument("--order", choices=("random", "given"), default="random", help="order of the images")
     shown.add_argument("--save", help="also write figures to this folder (default without display: results)")
     shown.add_argument("--count", type=cli.positive_int("--count"), default=5, help="figures to write")
     shown.add_argument("--seed", type=int, default=None, help="seed of the random choice of images")
@@ -45,11 +53,12 @@ def main(argv=None):
 
 
 def show(args):
-    if args.data is None:
-        args.data = (
-            "stage1_train" if Path("stage1_train").is_dir() or not Path("stage1_test").is_dir() else "stage1_test"
-        )
-    list_image_ids(args.data)
+    if args.images:
+        require_inputs(args.images)
+    else:
+        labelled = Path("stage1_train").is_dir() or not Path("stage1_test").is_dir()
+        args.data = args.data or ("stage1_train" if labelled else "stage1_test")
+        list_image_ids(args.data)
     runtime.import_tensorflow()
     from nuclei.viewer import show as show_images
 

@@ -80,7 +80,7 @@ def score_folder(opened, trained, folder: Path, args) -> list[dict]:
     types = ImageTyper(args.clusters, args.cluster_model).types_of(samples)
     images = [sample.image for sample in samples]
     rows = []
-    for index, labels, factor in segment(
+    for index, labels, factor, _ in segment(
         opened.model, images, opened.parameters, trained, args.diameter, args.batch_size, opened.tta
     ):
         sample = samples[index]

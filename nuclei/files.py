@@ -2,15 +2,18 @@
 
 Usage::
 
-    from nuclei.files import atomic_write_text, atomic_write_json, atomic_write_csv, atomic_save
+    from nuclei.files import atomic_write_text, atomic_write_json, atomic_write_csv, atomic_save, atomic_open
     atomic_write_json("config.json", {"img_size": 256})
     atomic_save("model.keras", model.save)     # any function that writes to a path it is given
+    with atomic_open("nuclei.csv") as stream:  # written bit by bit, there only once complete
+        frame.to_csv(stream, index=False)
 """
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +43,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
+        _publish(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | Path) -> Iterator:
+    """A text stream that becomes path when the block ends without an exception, and nothing otherwise:
+    for files written a piece at a time (tables that grow image by image)."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
         _publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -14,7 +14,9 @@ from nuclei.cli import add_switch
 from nuclei.data.cache import DEFAULT_CACHE_DIR
 from nuclei.data.image_types import DEFAULT_CLUSTER_MODEL, DEFAULT_CLUSTER_TABLE
 
-MODEL_HELP = "model folder (default: my_balanced_model if present, else my_model)"
+MODEL_HELP = (
+    "model folder (default: my_balanced_model or my_model in the current folder, else the suite's models/dsb2018)"
+)
 
 
 def add_cache_options(parser: Any) -> None:

@@ -13,8 +13,9 @@ are written as PNG figures.
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -22,12 +23,11 @@ from nuclei.data.dsb import Sample, list_image_ids, read_sample, without_known_b
 from nuclei.errors import DataError
 from nuclei.evaluation.scores import score_labels
 from nuclei.files import atomic_save
+from nuclei.pictures import colour_labels, overlay
 from nuclei.prediction.opening import OpenedModel, open_for_prediction
 from nuclei.prediction.scale import segment
 
 WINDOWS = ("input", "predict", "overlay")
-PREDICTED_OUTLINE = (0, 255, 0)
-TRUE_OUTLINE = (255, 0, 255)
 
 
 def display_problem() -> str | None:
@@ -45,32 +45,19 @@ def display_problem() -> str | None:
     return None
 
 
-def colour_labels(labels: np.ndarray, seed: int = 0) -> np.ndarray:
-    """RGB uint8 picture of a label map: black background, each nucleus a random bright colour."""
-    palette = np.random.default_rng(seed).integers(64, 256, size=(int(labels.max()) + 1, 3)).astype(np.uint8)
-    palette[0] = 0
-    return palette[labels]
-
-
-def overlay(image: np.ndarray, predicted: np.ndarray, truth: np.ndarray | None = None) -> np.ndarray:
-    """The image with predicted outlines in green and, if given, true outlines in magenta."""
-    from skimage.segmentation import find_boundaries
-
-    picture = image.copy()
-    if truth is not None:
-        picture[find_boundaries(truth, mode="inner")] = TRUE_OUTLINE
-    picture[find_boundaries(predicted, mode="inner")] = PREDICTED_OUTLINE
-    return picture
+def short_name(name: str) -> str:
+    """A name short enough for a caption: the competition's 64-character ids cut to their first 12."""
+    return name if len(name) <= 24 else name[:12]
 
 
 def panels(sample: Sample, predicted: np.ndarray) -> tuple[dict[str, np.ndarray], str]:
     """{window name: RGB picture} and a caption for one predicted sample, scored where it has labels."""
     if sample.labels is None:
-        caption = f"{sample.image_id[:12]}  nuclei {int(predicted.max())}"
+        caption = f"{short_name(sample.image_id)}  nuclei {int(predicted.max())}"
     else:
         scores = score_labels(sample.labels, predicted)
         caption = (
-            f"{sample.image_id[:12]}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
+            f"{short_name(sample.image_id)}  Dice {scores['dice']:.3f}  score {scores['score']:.3f}  "
             f"nuclei {scores['predicted_nuclei']}/{scores['true_nuclei']}"
         )
     pictures = {
@@ -125,8 +112,8 @@ def show_windows(pictures: dict[str, np.ndarray], caption: str, max_side: int) -
 def predict_one(opened: OpenedModel, image: np.ndarray, diameter: float | str | None) -> np.ndarray:
     """The label map of one RGB image, as generate_predictions.py would make it."""
     parameters, trained = opened.parameters, opened.trained_sizes
-    ((_, labels, _),) = segment(opened.model, [image], parameters, trained, diameter, tta=opened.tta, progress=False)
-    return labels
+    (scaled,) = segment(opened.model, [image], parameters, trained, diameter, tta=opened.tta, progress=False)
+    return scaled.labels
 
 
 def read_for_viewing(folder: str | Path, image_id: str) -> Sample:
@@ -134,10 +121,41 @@ def read_for_viewing(folder: str | Path, image_id: str) -> Sample:
     return read_sample(folder, image_id, with_labels=(Path(folder) / image_id / "masks").is_dir())
 
 
+class Viewable(NamedTuple):
+    """One image the viewer can show: its name (figure file, caption) and how to read it as a Sample."""
+
+    name: str
+    read: Callable[[], Sample]
+
+
+def viewables(args: Any) -> list[Viewable]:
+    """The images args name: every image of args.data (a DSB folder), or what --images finds (files, folders,
+    globs, DSB folders), read with the --channel asked for."""
+    from nuclei.data.inputs import find_inputs, output_names
+    from nuclei.data.raw import read_raw, to_rgb8
+
+    def dsb_images(folder):
+        ids = without_known_bad(list_image_ids(folder), log=lambda _: None)
+        return [Viewable(image_id, partial(read_for_viewing, folder, image_id)) for image_id in ids]
+
+    def plain_image(path, name):
+        return Sample(name, to_rgb8(read_raw(path), args.channel, str(path)))
+
+    if not getattr(args, "images", None):
+        return dsb_images(args.data)
+    found = find_inputs(args.images)
+    entries = [entry for folder in found.dsb_folders for entry in dsb_images(folder)]
+    names = output_names(found.images)
+    return entries + [Viewable(names[path], partial(plain_image, path, names[path])) for path in found.images]
+
+
 def show(args: Any, log: Callable[[str], None] = print) -> None:
-    """Predict the images of args.data one at a time in random order, each once; show them in windows (until
-    `a` or the last image) or write args.count figures. Labelled images are scored, unlabelled ones shown."""
-    ids = without_known_bad(list_image_ids(args.data), log=lambda _: None)
+    """Predict the images args name one at a time, in random order or as given (args.order), each once; show
+    them in windows (until `a` or the last image) or write args.count figures. Labelled images are scored,
+    unlabelled ones shown with their nucleus count."""
+    entries = viewables(args)
+    if getattr(args, "order", "random") == "random":
+        entries = [entries[index] for index in np.random.default_rng(args.seed).permutation(len(entries))]
     problem = None if args.no_windows else display_problem()
     windows = problem is None and not args.no_windows
     save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
@@ -147,19 +165,19 @@ def show(args: Any, log: Callable[[str], None] = print) -> None:
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
     shown = 0
-    for image_id in np.random.default_rng(args.seed).permutation(ids):
+    for entry in entries:
         if not windows and shown >= args.count:
             break
         try:
-            sample = read_for_viewing(args.data, image_id)
+            sample = entry.read()
         except DataError as error:
-            log(f"warning: skipping {image_id}: {error}")
+            log(f"warning: skipping {error}")
             continue
         predicted = predict_one(opened, sample.image, args.diameter)
         pictures, caption = panels(sample, predicted)
         log(caption)
         if save_dir and shown < args.count:
-            save_figure(save_dir / f"{image_id}.png", sample, pictures, caption)
+            save_figure(save_dir / f"{entry.name}.png", sample, pictures, caption)
         shown += 1
         if windows and show_windows(pictures, caption, args.max_side) == ord("a"):
             break

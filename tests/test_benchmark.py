@@ -56,3 +56,13 @@ def test_xla_section_times_training_run_op_by_op_and_compiled(sample_dir, tmp_pa
     assert (xla["plain_xla"], xla["compiled_xla"]) == (False, True)
     assert xla["plain_compute_policy"] == xla["compiled_compute_policy"]
     assert xla["plain_pipeline_images_per_s"] > 0 and xla["compiled_vs_plain"] > 0
+
+
+@pytest.mark.slow
+def test_the_streaming_benchmark_prints_both_layouts_with_their_peak_memory(tmp_path):
+    result = run_script("benchmarks/stream_memory.py", "--counts", "3", "--size", "64", "--work", tmp_path / "w")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 3 |")]
+    assert [row[1].strip() for row in rows] == ["plain folder, streamed", "DSB folder, loaded whole"]
+    assert all(100 < float(row[4]) < 20000 for row in rows), "a resident size in MiB"
+    assert len(list((tmp_path / "w" / "out3").glob("*_labels.tif"))) == 3

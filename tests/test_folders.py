@@ -3,6 +3,7 @@ before TensorFlow starts."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nuclei.errors import UserError
@@ -57,3 +58,16 @@ def test_reports_split_validation_training_and_unseen_images():
         "images the model never saw": ["d"],
     }
     assert rows_by_role(rows, {}) == {"all images": rows}
+
+
+def test_predicted_labels_above_65535_nuclei_do_not_wrap(tmp_path):
+    import tifffile
+
+    from nuclei.prediction.folders import write_prediction
+
+    (tmp_path / "many").mkdir()
+    labels = np.arange(1, 300 * 300 + 1, dtype=np.int64).reshape(300, 300)
+    write_prediction(tmp_path, "many", labels)
+    predict = tmp_path / "many" / "predict"
+    assert sorted(path.name for path in predict.iterdir()) == ["many.png", "many_labels.tif"]
+    assert tifffile.imread(predict / "many_labels.tif").max() == 300 * 300

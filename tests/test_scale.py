@@ -92,12 +92,12 @@ def test_segment_finds_large_nuclei_by_resizing_and_labels_them_at_the_images_ow
     model = DiscFinder()
     monkeypatch.setattr(scale, "predict_probabilities", fake_predictions(model))
     parameters = {"method": "connected_components", "threshold": 0.5, "min_size": 0}
-    ((_, as_is, factor),) = scale.segment(model, [image], parameters, trained=SIZES, diameter=None)
+    ((_, as_is, factor, _),) = scale.segment(model, [image], parameters, trained=SIZES, diameter=None)
     assert as_is.max() == 0 and factor == 1.0
-    ((_, found, factor),) = scale.segment(model, [image], parameters, trained=SIZES, diameter="auto")
+    ((_, found, factor, _),) = scale.segment(model, [image], parameters, trained=SIZES, diameter="auto")
     assert factor == pytest.approx(0.25, rel=0.1) and found.shape == labels.shape
     assert found.max() == 9 and median_diameter(found) == pytest.approx(80, rel=0.1)
-    ((_, told, factor),) = scale.segment(model, [image], parameters, trained=SIZES, diameter=80)
+    ((_, told, factor, _),) = scale.segment(model, [image], parameters, trained=SIZES, diameter=80)
     assert factor == 0.25 and told.max() == 9
 
 

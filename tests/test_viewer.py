@@ -3,7 +3,7 @@ written where no window can open. test_viewer_windows.py shows them in real wind
 
 import numpy as np
 
-from nuclei import viewer
+from nuclei import pictures, viewer
 from nuclei.data.dsb import Sample
 
 
@@ -15,7 +15,7 @@ def two_nuclei():
 
 
 def test_each_nucleus_gets_its_own_bright_colour_on_black():
-    picture = viewer.colour_labels(two_nuclei())
+    picture = pictures.colour_labels(two_nuclei())
     assert picture.shape == (20, 30, 3) and picture.dtype == np.uint8
     assert not picture[0, 0].any()
     first, second = picture[4, 4], picture[14, 20]
@@ -26,15 +26,15 @@ def test_the_overlay_draws_predicted_outlines_over_true_ones():
     image = np.zeros((20, 30, 3), np.uint8)
     truth = two_nuclei()
     predicted = np.where(truth == 1, 1, 0)
-    picture = viewer.overlay(image, predicted, truth)
-    assert tuple(picture[2, 4]) == viewer.PREDICTED_OUTLINE, "where both outlines run, the prediction's shows"
-    assert tuple(picture[10, 20]) == viewer.TRUE_OUTLINE
+    picture = pictures.overlay(image, predicted, truth)
+    assert tuple(picture[2, 4]) == pictures.PREDICTED_OUTLINE, "where both outlines run, the prediction's shows"
+    assert tuple(picture[10, 20]) == pictures.TRUE_OUTLINE
     assert not picture[5, 5].any() and not image.any(), "inside stays the image's, which is left as it was"
 
 
 def test_panels_and_figure_of_a_predicted_sample(tmp_path, monkeypatch):
     truth = two_nuclei()
-    sample = Sample("0123456789abcdef", np.full((20, 30, 3), 40, np.uint8), truth)
+    sample = Sample("0123456789abcdef" * 4, np.full((20, 30, 3), 40, np.uint8), truth)
     pictures, caption = viewer.panels(sample, np.where(truth == 1, 1, 0))
     assert set(pictures) == set(viewer.WINDOWS)
     assert caption.startswith("0123456789ab  Dice ") and caption.endswith("nuclei 1/2")
@@ -46,7 +46,7 @@ def test_panels_and_figure_of_a_predicted_sample(tmp_path, monkeypatch):
 
 
 def test_an_unlabelled_image_is_shown_with_its_count_and_no_score():
-    sample = Sample("0123456789abcdef", np.full((20, 30, 3), 40, np.uint8), None)
-    pictures, caption = viewer.panels(sample, two_nuclei())
-    assert caption == "0123456789ab  nuclei 2"
-    assert tuple(pictures["overlay"][2, 4]) == viewer.PREDICTED_OUTLINE
+    sample = Sample("Well A1 (1)", np.full((20, 30, 3), 40, np.uint8), None)
+    shown, caption = viewer.panels(sample, two_nuclei())
+    assert caption == "Well A1 (1)  nuclei 2", "a name of its own is shown whole"
+    assert tuple(shown["overlay"][2, 4]) == pictures.PREDICTED_OUTLINE

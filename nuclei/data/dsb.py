@@ -8,7 +8,8 @@ Usage::
 
 The layout is ``<folder>/<ImageId>/images/<ImageId>.png`` plus, for labelled
 sets, ``<folder>/<ImageId>/masks/*.png`` with one PNG per nucleus. Images come
-as grey, RGB, RGBA, 8- or 16-bit PNGs; everything is returned as RGB uint8.
+as grey, RGB, RGBA, 8- or 16-bit PNGs; everything is returned as RGB uint8
+(nuclei.data.raw reads them).
 Nothing here ever writes into a data folder. Many images at once, in parallel
 and through the cache: nuclei.data.loading.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from nuclei.data.raw import RawImage, read_raw, to_rgb8
 from nuclei.errors import DataError, UserError
 
 KNOWN_BAD_IMAGE_IDS = frozenset({"7b38c9173ebe69b4c6ba7e703c0c27f39305d9b2910f46405993d2ea7a963b80"})
@@ -79,24 +81,12 @@ def image_path(folder: str | Path, image_id: str) -> Path:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read any PNG of the set (grey, RGB, RGBA; 8 or 16 bit) as an RGB uint8 array of shape (H, W, 3)."""
-    path = Path(path)
-    data = np.fromfile(path, dtype=np.uint8) if path.is_file() else None
-    image = None if data is None or data.size == 0 else cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DataError(f"{path}: missing or not a readable image")
-    if image.dtype == np.uint16:
-        image = (image.astype(np.uint32) * 255 + 32767) // 65535
-        image = image.astype(np.uint8)
-    elif image.dtype != np.uint8:
-        raise DataError(f"{path}: unsupported pixel type {image.dtype}")
-    if image.ndim == 2:
-        return np.repeat(image[:, :, None], 3, axis=2)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    if image.shape[2] == 1:
-        return np.repeat(image, 3, axis=2)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """Read any PNG of the set (grey, RGB, RGBA; 8 or 16 bit) as an RGB uint8 array of shape (H, W, 3);
+    16-bit values are stretched from their own percentiles (nuclei.data.raw), 8-bit ones kept."""
+    raw = read_raw(path)
+    if raw.channels == 2:
+        raw = RawImage(raw.pixels[:, :, 0], rgb=False)
+    return to_rgb8(raw, name=str(path))
 
 
 def read_labels(folder: str | Path, image_id: str, shape: tuple[int, int]) -> np.ndarray:

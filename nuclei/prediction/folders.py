@@ -17,6 +17,7 @@ import numpy as np
 
 from nuclei.data.dsb import Sample, list_image_ids, without_known_bad
 from nuclei.data.image_types import ImageTyper
+from nuclei.data.inputs import Inputs
 from nuclei.data.loading import load_samples
 from nuclei.errors import UserError
 from nuclei.evaluation.rle import labels_to_rles
@@ -24,6 +25,8 @@ from nuclei.evaluation.scores import format_summary, score_labels, summarise
 from nuclei.files import atomic_write_csv, atomic_write_text, write_png
 from nuclei.options import cache_dir_of
 from nuclei.prediction.opening import OpenedModel, open_for_prediction
+from nuclei.prediction.outputs import label_image_type, write_label_image
+from nuclei.prediction.own_images import Settings, predict_images
 from nuclei.prediction.scale import segment
 
 Log = Callable[[str], None]
@@ -33,11 +36,15 @@ REPORT_COLUMNS = ("ImageId", "image_type", "dice", "score", "predicted_nuclei", 
 
 
 def write_prediction(folder: str | Path, image_id: str, labels: np.ndarray, dice_value: float | None = None) -> None:
-    """The predict/ folder of one image: binary mask, 16-bit labels and, when scored, dice_score.txt."""
+    """The predict/ folder of one image: binary mask, labels (a 16-bit PNG; a 32-bit TIFF above 65,535 nuclei,
+    which a PNG cannot hold) and, when scored, dice_score.txt."""
     predict_dir = Path(folder) / image_id / "predict"
     predict_dir.mkdir(exist_ok=True)
     write_png(predict_dir / f"{image_id}.png", ((labels > 0) * 255).astype(np.uint8))
-    write_png(predict_dir / f"{image_id}_labels.png", labels.astype(np.uint16))
+    if label_image_type(labels) is np.uint16:
+        write_png(predict_dir / f"{image_id}_labels.png", labels.astype(np.uint16))
+    else:
+        write_label_image(predict_dir / f"{image_id}_labels.tif", labels)
     if dice_value is not None:
         atomic_write_text(predict_dir / "dice_score.txt", f"{dice_value:.6f}\n")
 
@@ -45,7 +52,7 @@ def write_prediction(folder: str | Path, image_id: str, labels: np.ndarray, dice
 def predicted_labels(opened: OpenedModel, samples: list[Sample], args: Any) -> Iterator[tuple[Sample, np.ndarray]]:
     """Yield (sample, label map) for each sample, predicting in batches at the scale args.diameter asks."""
     images = [sample.image for sample in samples]
-    for index, labels, _ in segment(
+    for scaled in segment(
         opened.model,
         images,
         opened.parameters,
@@ -54,7 +61,7 @@ def predicted_labels(opened: OpenedModel, samples: list[Sample], args: Any) -> I
         batch_size=args.batch_size,
         tta=opened.tta,
     ):
-        yield samples[index], labels
+        yield samples[scaled.index], scaled.labels
 
 
 def predict_labelled(opened: OpenedModel, folder: Path, typer: ImageTyper, args: Any, log: Log = print) -> list[dict]:
@@ -145,12 +152,38 @@ def folders_to_predict(train: str | None, tests: list[str] | None, no_train: boo
     return Folders(train_folder if train_folder.is_dir() and not no_train else None, test_folders)
 
 
-def generate(args: Any, log: Log = print) -> None:
-    """Predict the labelled folder (scored) and the test folders (submissions) that args name or that exist."""
-    folders = folders_to_predict(args.train, args.test, args.no_train)
+def is_labelled(folder: Path) -> bool:
+    """Whether every image folder of a DSB folder has a masks/ folder (then its predictions are scored)."""
+    return all((Path(folder) / image_id / "masks").is_dir() for image_id in list_image_ids(folder))
+
+
+def generate(args: Any, found: Inputs | None = None, log: Log = print) -> None:
+    """Predict what --images found (found), else the labelled folder (scored) and the test folders
+    (submissions) that args name or that exist."""
+    if found is None:
+        folders = folders_to_predict(args.train, args.test, args.no_train)
+        labelled, tests = [folders.labelled] if folders.labelled else [], folders.tests
+    else:
+        labelled = [folder for folder in found.dsb_folders if is_labelled(folder)]
+        tests = [folder for folder in found.dsb_folders if folder not in labelled]
     opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
-    if folders.labelled:
-        typer = ImageTyper(args.clusters, args.cluster_model)
-        predict_labelled(opened, folders.labelled, typer, args, log)
-    for folder in folders.tests:
+    for folder in labelled:
+        predict_labelled(opened, folder, ImageTyper(args.clusters, args.cluster_model), args, log)
+    for folder in tests:
         predict_test_set(opened, folder, args, log)
+    if found is not None:
+        predict_own_images(opened, found, args, log)
+
+
+def predict_own_images(opened: OpenedModel, found: Inputs, args: Any, log: Log = print) -> None:
+    """The plain image files of found into args.out; then every name that gave nothing, and every file
+    skipped, listed once more."""
+    skipped = list(found.problems)
+    if found.images:
+        settings = Settings(args.channel, args.diameter, args.batch_size, args.save_probabilities)
+        outcome = predict_images(opened, found.images, Path(args.out), settings, log)
+        skipped += outcome.skipped
+        log(f"{outcome.images} image(s), {outcome.nuclei} nuclei: wrote {args.out}/ (NAME_labels.tif, "
+            "NAME_outlines.png, NAME_rois.zip, nuclei.csv, images.csv)")  # fmt: skip
+    if skipped:
+        log(f"skipped {len(skipped)}:\n  " + "\n  ".join(skipped))

@@ -3,8 +3,8 @@
 Usage::
 
     from nuclei.prediction.scale import segment
-    for index, labels, factor in segment(model, images, parameters, opened.trained_sizes, diameter="auto"):
-        ...   # labels at the image's own size; factor: how much the image was resized for the network
+    for scaled in segment(model, images, parameters, opened.trained_sizes, diameter="auto"):
+        scaled.labels     # at the image's own size; scaled.factor: how much it was resized for the network
 
 A U-Net recognises nuclei at the sizes it was trained on. Images taken at
 another magnification (nuclei of 80 pixels where the training data's are
@@ -47,11 +47,13 @@ MIN_SIDE = 32
 
 
 class Scaled(NamedTuple):
-    """One image's labels at its own size, and the factor it was resized by for the network (1: not)."""
+    """One image's labels and probability maps (H, W, C) at its own size, and the factor it was resized by
+    for the network (1: not)."""
 
     index: int
     labels: np.ndarray
     factor: float
+    probabilities: np.ndarray
 
 
 def effective_factor(shape: tuple[int, ...], factor: float) -> float:
@@ -169,7 +171,7 @@ def segment(
 
     diameter: the images' nucleus diameter in pixels, "auto" (estimated per
     image), or None (no resizing; also when trained is unknown).
-    Yields Scaled(index, labels, factor) in order.
+    Yields Scaled(index, labels, factor, probabilities) in order.
     """
     if trained is None or diameter is None:
         factors = [1.0] * len(images)
@@ -180,4 +182,5 @@ def segment(
     factors = [effective_factor(image.shape, factor) for image, factor in zip(images, factors)]
     options = dict(batch_size=batch_size, tta=tta, progress=progress)
     for index, probabilities in _probabilities(model, images, factors, **options):
-        yield Scaled(index, label_nuclei(probabilities, scaled_parameters(parameters, factors[index])), factors[index])
+        labels = label_nuclei(probabilities, scaled_parameters(parameters, factors[index]))
+        yield Scaled(index, labels, factors[index], probabilities)
