@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,12 +37,14 @@ def load_samples(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     cache_dir: str | Path | None = None,
+    read: Callable[[str, bool], Sample] | None = None,
 ) -> Loaded:
     """Read the images of ids (and their masks, with_labels) in parallel threads, through an optional cache.
 
     Each skipped image is also reported through log as a warning. With
     cache_dir, the decoded arrays are kept there (nuclei.data.cache) and read
-    back memory-mapped the next time.
+    back memory-mapped the next time. read(image_id, with_labels) reads one
+    image of another layout (nuclei.data.annotations); default: the DSB layout.
     """
     from tqdm import tqdm
 
@@ -59,9 +62,11 @@ def load_samples(
 
     samples, skipped = [], []
 
+    read = read or partial(read_sample, folder)
+
     def load_one(image_id):
         try:
-            return read_sample(folder, image_id, with_labels)
+            return read(image_id, with_labels)
         except DataError as error:
             return error
 

@@ -19,10 +19,8 @@ from keras import layers
 from nuclei.data.targets import TARGET_CHANNELS
 from nuclei.model.layers import FusedBatchNormalization
 from nuclei.model.losses import bce_dice_loss, dice_coef, iou_coef
-from nuclei.model.shape import MODEL_DEPTH
+from nuclei.model.shape import DEFAULT_FILTERS, MODEL_DEPTH
 
-DEFAULT_FILTERS = (16, 32, 64, 128, 256)
-"""Convolutions per pixel at each depth, from the full-size stage down to the bottom."""
 BATCH_NORM_MOMENTUM = 0.9
 """Keras's default of 0.99 leaves the inference statistics far from the batch ones for the first
 few hundred steps, which is a whole short training run here: validation loss then jumps."""

@@ -12,12 +12,13 @@ import argparse
 from collections.abc import Sequence
 
 from nuclei import cli, options
+from nuclei.data.annotations import BINARY_MASKS, open_labelled
 from nuclei.data.augmentation import MAX_BLUR_SIGMA, SCALE_RANGE
-from nuclei.data.dsb import list_image_ids
 from nuclei.data.targets import BOUNDARY_WIDTH
 from nuclei.model.folder import ModelFolderWriter
 from nuclei.training.checkpoint import load_checkpoint
 from nuclei.training.distribution import STRATEGIES
+from nuclei.training.parent import check_parent
 from nuclei.training.precision import PRECISION_CHOICES
 
 CONTACT_WEIGHT = 5.0
@@ -49,7 +50,19 @@ def make_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
 
 
 def _add_data_options(group, default_out):
-    group.add_argument("--data", default="stage1_train", help="DSB folder of labelled training images")
+    group.add_argument(
+        "--data", default="stage1_train", help="folder of labelled images: the DSB layout, images/ + masks/ "
+        "(label images of the same names), or Cellpose's NAME + NAME_masks; the layout is detected"
+    )  # fmt: skip
+    group.add_argument(
+        "--binary-masks", choices=BINARY_MASKS, default="refuse",
+        help="a mask of 0 and one value where label images were expected: refuse it (touching nuclei cannot be "
+        "told apart), or label its connected pieces",
+    )  # fmt: skip
+    group.add_argument(
+        "--init", metavar="MODEL_DIR", help="start from the weights of this model folder (fine-tuning; "
+        "models/dsb2018 is the suite's) instead of random ones; unset: random"
+    )  # fmt: skip
     group.add_argument("--out", default=default_out, help="model folder to write")
     group.add_argument(
         "--val-fraction",
@@ -188,6 +201,8 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
 def check_inputs(args: argparse.Namespace) -> None:
     """UserError, before TensorFlow starts, when the data folder is missing or empty, or --resume finds no
     interrupted run: the checks that need no more than a look at the disk."""
-    list_image_ids(args.data)
+    open_labelled(args.data, args.binary_masks)
+    if args.init:
+        check_parent(args.init)
     if args.resume:
         load_checkpoint(ModelFolderWriter.work_dir_of(args.out))

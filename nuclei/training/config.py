@@ -40,6 +40,7 @@ KEPT_ON_RESUME = (
     "contact_weight",
     "boundary_width",
     "training_precision",
+    "parent",
     "trained_epochs",
     "planned_epochs",
     "best_epoch",
@@ -91,6 +92,8 @@ class RunConfig:
     """The suite's git commit that trained the run, and whether tracked files differed from it (source_revision)."""
     devices: list[str] = field(default_factory=list)
     training_precision: str | None = None
+    parent: dict[str, Any] | None = None
+    """The model folder the run started from (--init): its folder, commit, data and sizes; None: random weights."""
     # Progress, after every epoch: what --resume continues from.
     trained_epochs: int = 0
     planned_epochs: int = 0
@@ -108,7 +111,7 @@ class RunConfig:
     def from_arguments(cls, args: Any, script: str, sampling: dict[str, Any]) -> "RunConfig":
         """A new run's configuration from the trainers' parsed command line."""
         split_seed = args.seed if args.split_seed is None else args.split_seed
-        arguments = {name: _within_suite(value) for name, value in {**vars(args), "split_seed": split_seed}.items()}
+        arguments = {name: within_suite(value) for name, value in {**vars(args), "split_seed": split_seed}.items()}
         return cls(
             script=script,
             arguments=arguments,
@@ -189,7 +192,7 @@ def package_versions() -> dict[str, str]:
     }
 
 
-def _within_suite(value: Any) -> Any:
+def within_suite(value: Any) -> Any:
     """A path inside the suite's folder (the default type tables) as relative to it, so that config.json
     names no folder of the machine that trained; anything else as it is."""
     suite = str(PROJECT_DIR) + "/"

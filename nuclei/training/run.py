@@ -29,6 +29,7 @@ from typing import Any
 import keras
 
 from nuclei import options
+from nuclei.data.annotations import open_labelled
 from nuclei.data.image_types import ImageTyper
 from nuclei.data.pipelines import distributed_training_data, prepare_for_training, validation_dataset
 from nuclei.data.sizes import training_sizes
@@ -49,6 +50,7 @@ from nuclei.training.config import RunConfig, package_versions, source_revision
 from nuclei.training.data import TrainingData, image_ids_to_load, load_training_data
 from nuclei.training.history import plot_history, read_history
 from nuclei.training.loop import TrainLoop
+from nuclei.training.parent import parent_record, with_parent_sizes
 from nuclei.training.precision import compute_policy, new_adam, policy_scope, xla_compiles
 from nuclei.training.sampling import Sampler
 from nuclei.training.schedules import SCHEDULES, Schedule
@@ -87,16 +89,18 @@ def train(
     strategy = distribution.make_strategy(args.strategy)
     chief = distribution.is_chief(strategy)
     log = log if chief else _silent
-    ids = image_ids_to_load(run, args.data, args.limit, log)
+    labelled = open_labelled(args.data, args.binary_masks)
+    log(labelled.describe())
+    ids = image_ids_to_load(run, labelled, args.limit, log)
     typer = ImageTyper(args.clusters, args.cluster_model)
     cache_dir = options.cache_dir_of(args)
-    data = load_training_data(run, args.data, ids, args.val_fraction, sampler, typer, cache_dir, chief, log)
+    data = load_training_data(run, labelled, ids, args.val_fraction, sampler, typer, cache_dir, chief, log)
     writer = ModelFolderWriter(args.out, resume=args.resume) if chief else None
     resume_dir = ModelFolderWriter.work_dir_of(args.out) if args.resume else None
     policy = run.training_precision or compute_policy(args.mixed_precision, gpu_visible(), cpu_has_bfloat16())
     with policy_scope(policy):
         settle(run, args, data, strategy, policy)
-        session = build_session(run, data, strategy, resume_dir, log)
+        session = build_session(run, data, strategy, resume_dir, log, args.init)
         log(f"compute precision: {run.training_precision} (--mixed-precision)")
         history = read_history(writer.work_dir / "history.csv", run.trained_epochs) if writer and args.resume else []
         duties = epoch_duties(run, args, session, data, history, writer, budget, score, log)
@@ -125,6 +129,9 @@ def settle(run: RunConfig, args: Any, data: TrainingData, strategy, policy: str)
     run.steps_per_epoch = args.steps_per_epoch or math.ceil(len(data.sample_indices) / run.batch_size)
     run.filters = list(DEFAULT_FILTERS)
     sizes = training_sizes(sample.labels for sample in data.train)
+    if args.init and not run.parent:
+        run.parent = parent_record(args.init, run)
+        sizes = with_parent_sizes(sizes, run.parent)
     if sizes:
         run.nucleus_diameter, run.nucleus_diameter_range = sizes.median, [sizes.low, sizes.high]
     run.xla = xla_compiles(args.xla)
@@ -137,8 +144,11 @@ def settle(run: RunConfig, args: Any, data: TrainingData, strategy, policy: str)
     run.first_scored_epoch = epoch_end.first_scored_epoch(args.score_from, run.epochs, SCHEDULES[run.schedule], planned)
 
 
-def build_session(run: RunConfig, data: TrainingData, strategy, resume_dir: Path | None, log: Log) -> Session:
-    """The datasets, and the model with its loop and schedule: new, or the checkpoint's in resume_dir."""
+def build_session(
+    run: RunConfig, data: TrainingData, strategy, resume_dir: Path | None, log: Log, init: str | None = None
+) -> Session:
+    """The datasets, and the model with its loop and schedule: new (with the weights of the model folder init,
+    where given), or the checkpoint's in resume_dir."""
     keras.utils.set_random_seed(run.seed + run.trained_epochs)
     images, targets = prepare_for_training(data.train, run.boundary_width)
     val_images, val_targets = prepare_for_training(data.val, run.boundary_width)
@@ -155,6 +165,9 @@ def build_session(run: RunConfig, data: TrainingData, strategy, resume_dir: Path
             run.training_precision = compute_precision_of(model)
         else:
             model = build_unet(DEFAULT_FILTERS, output_channels=len(run.target_channels))
+            if init:
+                log(f"starting from the weights of {init} (--init)")
+                model.set_weights(load_model_file(Path(init) / "model.keras").get_weights())
             learning_rate = schedule_class.optimizer_learning_rate(run.learning_rate, run.epochs * run.steps_per_epoch)
             compile_unet(model, new_adam(learning_rate))
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=run.xla, contact_weight=run.contact_weight)
