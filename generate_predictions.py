@@ -87,8 +87,7 @@ def generate(args):
 
 def images_named(args):
     """What --images names, checked before TensorFlow starts; UserError when it holds nothing to predict."""
-    from nuclei.data.inputs import require_inputs
-    from nuclei.prediction.own_images import check_output_folder
+    from nuclei.data.inputs import check_output_folder, require_inputs
 
     check_output_folder(Path(args.out), [], args.images)
     found = require_inputs(args.images, exclude=args.out)

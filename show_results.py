@@ -22,7 +22,7 @@ from pathlib import Path
 
 from nuclei import cli, options, runtime
 from nuclei.data.dsb import list_image_ids
-from nuclei.data.inputs import require_inputs
+from nuclei.data.inputs import check_output_folder, require_inputs
 
 
 def main(argv=None):
@@ -54,7 +54,8 @@ def main(argv=None):
 
 def show(args):
     if args.images:
-        require_inputs(args.images)
+        found = require_inputs(args.images)
+        check_output_folder(Path(args.save or "results"), found.images, args.images)
     else:
         labelled = Path("stage1_train").is_dir() or not Path("stage1_test").is_dir()
         args.data = args.data or ("stage1_train" if labelled else "stage1_test")

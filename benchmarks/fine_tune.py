@@ -32,16 +32,19 @@ PROJECT = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^\| heldout \| all \| (\d+) \| ([\d.]+) \| ([\d.]+) \|")
 
 
-def make_folders(data: Path, work: Path, counts: list[int], seed: int) -> tuple[Path, dict[int, Path], Path]:
+def make_folders(
+    data: Path, work: Path, counts: list[int], seed: int, types: dict[str, str] | None = None
+) -> tuple[Path, dict[int, Path], Path]:
     """(base training folder, {count: annotation folder}, test folder) under work, from data's DSB folders:
-    links for the DSB layout, image + label-image pairs for the annotations."""
+    links for the DSB layout, image + label-image pairs for the annotations. types: {ImageId: type}, by
+    default cluster_df.csv's."""
     import cv2
     import tifffile
 
     from nuclei.data.dsb import list_image_ids, read_sample, without_known_bad
     from nuclei.data.image_types import read_cluster_table
 
-    types = read_cluster_table()
+    types = read_cluster_table() if types is None else types
     ids = without_known_bad(list_image_ids(data), log=lambda _: None)
     histology = [image_id for image_id in ids if types.get(image_id) == "histology"]
     histology = list(np.random.default_rng(seed).permutation(histology))

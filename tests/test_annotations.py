@@ -85,3 +85,24 @@ def test_an_image_without_annotation_is_named(tmp_path):
     with pytest.raises(DataError, match="lonely.png: no label image \\(masks/lonely.\\*\\)"):
         opened.read("lonely")
     assert opened.read("lonely", with_labels=False).labels is None
+
+
+def test_palette_and_alpha_label_pngs_and_cellposes_own_names(tmp_path):
+    from PIL import Image
+
+    labels, image = labels_and_image()
+    palette = Image.fromarray(labels.astype(np.uint8), mode="P")
+    palette.putpalette(list(np.random.default_rng(1).integers(0, 256, 768)))
+    palette.save(tmp_path / "palette.png")
+    assert read_label_image(tmp_path / "palette.png", (40, 50)).max() == 3, "indices, not the colours of a LUT"
+    grey_alpha = np.dstack([labels.astype(np.uint8)] * 3 + [np.full((40, 50), 255, np.uint8)])
+    cv2.imwrite(str(tmp_path / "alpha.png"), grey_alpha)
+    assert read_label_image(tmp_path / "alpha.png", (40, 50)).max() == 3
+    folder = tmp_path / "cellpose"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "000_img.png"), image)
+    cv2.imwrite(str(folder / "000_masks.png"), labels)
+    opened = open_labelled(folder)
+    assert opened.ids == ["000"] and opened.read("000").labels.max() == 3
+    with pytest.raises(DataError, match="renamed: no such image in"):
+        opened.read("renamed")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import needs_onednn, run_script
+from conftest import benchmark_module, needs_onednn, run_script
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +66,20 @@ def test_the_streaming_benchmark_prints_both_layouts_with_their_peak_memory(tmp_
     assert [row[1].strip() for row in rows] == ["plain folder, streamed", "DSB folder, loaded whole"]
     assert all(100 < float(row[4]) < 20000 for row in rows), "a resident size in MiB"
     assert len(list((tmp_path / "w" / "out3").glob("*_labels.tif"))) == 3
+
+
+def test_the_fine_tuning_benchmark_holds_the_annotated_type_out_of_the_base_and_the_test(sample_dir, tmp_path):
+    from nuclei.data.annotations import open_labelled
+    from nuclei.data.dsb import list_image_ids
+
+    fine_tune = benchmark_module("fine_tune")
+    ids = list_image_ids(sample_dir / "stage1_train")
+    types = {image_id: ("histology" if number < 6 else "fluorescence") for number, image_id in enumerate(ids)}
+    base, labs, test = fine_tune.make_folders(sample_dir / "stage1_train", tmp_path, [2, 4], seed=0, types=types)
+    histology = {image_id for image_id, kind in types.items() if kind == "histology"}
+    assert {path.name for path in base.iterdir()} == set(ids) - histology
+    lab = open_labelled(labs[4])
+    assert lab.layout == "pairs" and len(lab.ids) == 4 and set(open_labelled(labs[2]).ids) < set(lab.ids)
+    assert {path.name for path in test.iterdir()} == histology - set(lab.ids), "the test images are no one's training"
+    sample = lab.read(lab.ids[0])
+    assert sample.labels.max() > 0 and sample.labels.shape == sample.image.shape[:2]

@@ -55,3 +55,16 @@ def test_images_sharing_a_name_get_distinct_output_names(tmp_path):
     assert list(output_names(paths).values()) == ["a", "day2_a", "day3_A", "b"]
     twice = [tmp_path / "x" / "a.tif", tmp_path / "y" / "x" / "a.png", tmp_path / "z" / "x" / "a.jpg"]
     assert list(output_names(twice).values()) == ["a", "x_a", "x_a-2"]
+
+
+def test_earlier_outputs_are_skipped_but_an_output_folder_holding_images_is_refused(lab, monkeypatch):
+    from nuclei.data.inputs import check_output_folder
+
+    monkeypatch.chdir(lab)
+    (lab / "plate" / "b_outlines.png").write_bytes(b"x")
+    found = find_inputs(["plate/*"], exclude="plate")
+    assert found.images == [Path("plate/Well A1 (1).tif"), Path("plate/b.PNG")], "no earlier outline read back"
+    with pytest.raises(UserError, match="plate holds input images \\(Well A1 \\(1\\).tif\\)"):
+        check_output_folder(Path("plate"), found.images)
+    with pytest.raises(UserError, match="plate is the input folder plate"):
+        check_output_folder(Path("plate"), [], ["plate"])

@@ -122,3 +122,12 @@ def test_the_viewer_shows_own_images_in_the_order_given(lab_folder, tmp_path):
     captions = [line for line in result.stdout.splitlines() if "nuclei" in line and line.startswith("Well")]
     assert [caption.split("  ")[0] for caption in captions] == ["Well A1 16-bit", "Well A1 (1)"]
     assert sorted(path.name for path in (tmp_path / "results").iterdir()) == ["Well A1 (1).png", "Well A1 16-bit.png"]
+
+
+def test_the_viewer_never_writes_its_figures_among_the_images(lab_folder, tmp_path):
+    before = checksums(lab_folder)
+    result = run_script(
+        "show_results.py", "256", "--images", lab_folder, "--save", lab_folder, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 1 and "is the input folder" in result.stderr and "Traceback" not in result.stderr
+    assert checksums(lab_folder) == before

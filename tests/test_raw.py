@@ -101,3 +101,15 @@ def test_stretching_copes_with_flat_and_not_a_number_values():
     assert stretch_to_uint8(values)[0, 0] == stretch_to_uint8(values).min()
     assert not stretch_to_uint8(np.full((2, 2), np.nan)).any()
     assert to_rgb8(RawImage(np.zeros((3, 3), np.int32), rgb=False)).shape == (3, 3, 3)
+
+
+def test_tiff_axes_of_size_one_are_dropped_by_position_and_colour_needs_rgb_photometric(tmp_path):
+    planes = np.stack([nuclei_picture(0, 100 * (n + 1)) for n in range(5)])
+    tifffile.imwrite(tmp_path / "a.tif", planes[None])
+    tifffile.imwrite(tmp_path / "b.tif", planes[:, None])
+    assert read_raw(tmp_path / "a.tif").channels == read_raw(tmp_path / "b.tif").channels == 5
+    stains = np.stack([nuclei_picture()] * 3, axis=-1)
+    tifffile.imwrite(tmp_path / "stains.tif", stains, photometric="minisblack")
+    tifffile.imwrite(tmp_path / "colour.tif", stains, photometric="rgb")
+    assert not read_raw(tmp_path / "stains.tif").rgb, "three stains are not a colour picture: --channel decides"
+    assert read_raw(tmp_path / "colour.tif").rgb

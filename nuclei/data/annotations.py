@@ -11,7 +11,8 @@ Layouts:
 
 - ``dsb``: ``<id>/images/<id>.png`` with ``<id>/masks/*.png``, one PNG per nucleus.
 - ``pairs``: ``images/NAME.ext`` with ``masks/NAME.ext``, a label image (0 background, 1..N).
-- ``cellpose``: ``NAME.ext`` with ``NAME_masks.ext`` side by side, as Cellpose saves them.
+- ``cellpose``: ``NAME.ext`` (or ``NAME_img.ext``) with ``NAME_masks.ext`` side by side, as Cellpose
+  saves them.
 
 Images and label images are read as prediction reads them (nuclei.data.raw:
 PNG, TIFF, JPEG; 8-, 16- or 32-bit). A label image that holds only 0 and
@@ -38,6 +39,8 @@ LAYOUTS = {
     "cellpose": "Cellpose's layout (NAME with NAME_masks)",
 }
 MASK_SUFFIX = "_masks"
+IMAGE_SUFFIX = "_img"
+"""Cellpose's own data sets name their images NNN_img beside NNN_masks."""
 NOT_IMAGES = (MASK_SUFFIX, "_flows", "_outlines", "_labels", "_probabilities")
 """Endings of the files beside the images in Cellpose's layout that are not images to train on: its own outputs
 and this suite's."""
@@ -53,6 +56,8 @@ class LabelledFolder:
     images: dict[str, Path] = field(default_factory=dict)
     masks: dict[str, Path] = field(default_factory=dict)
     binary_masks: str = "refuse"
+    channel: int | None = None
+    """The 1-based channel of multi-channel images that holds the nuclei (--channel); None: the only one."""
 
     @property
     def ids(self) -> list[str]:
@@ -66,8 +71,10 @@ class LabelledFolder:
         """One Sample; DataError naming the image when it or its annotation cannot be used."""
         if self.layout == "dsb":
             return dsb.read_sample(self.folder, image_id, with_labels)
+        if image_id not in self.images:
+            raise DataError(f"{image_id}: no such image in {self.folder}")
         path = self.images[image_id]
-        image = to_rgb8(read_raw(path), name=str(path))
+        image = to_rgb8(read_raw(path), self.channel, str(path))
         if not with_labels:
             return Sample(image_id, image)
         if image_id not in self.masks:
@@ -88,8 +95,11 @@ def read_label_image(path: Path, shape: tuple[int, int], binary_masks: str = "re
     from skimage.measure import label
     from skimage.segmentation import relabel_sequential
 
-    raw = read_raw(path)
-    values = raw.pixels
+    values = _palette_indices(path)
+    if values is None:
+        values = read_raw(path).pixels
+    if values.ndim == 3 and values.shape[2] in (2, 4):
+        values = values[:, :, :-1]
     if values.ndim == 3:
         if not all(np.array_equal(values[:, :, 0], values[:, :, c]) for c in range(1, values.shape[2])):
             raise DataError(f"{path}: a label image must be one plane, not {values.shape[2]} channels")
@@ -118,6 +128,20 @@ def read_label_image(path: Path, shape: tuple[int, int], binary_masks: str = "re
     return labels.astype(np.uint16)
 
 
+def _palette_indices(path: Path) -> np.ndarray | None:
+    """The indices of a palette PNG (a label image saved with a colour table, as ImageJ's LUTs and labelme
+    save them), which OpenCV would turn into colours; None for any other file."""
+    if path.suffix.lower() != ".png":
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as picture:
+            return np.asarray(picture) if picture.mode == "P" else None
+    except OSError:
+        return None
+
+
 def _pairs(folder: Path) -> LabelledFolder:
     images = {path.stem: path for path in sorted((folder / "images").iterdir()) if is_image_file(path)}
     masks = {path.stem: path for path in sorted((folder / "masks").iterdir()) if is_image_file(path)}
@@ -127,7 +151,11 @@ def _pairs(folder: Path) -> LabelledFolder:
 def _cellpose(folder: Path) -> LabelledFolder:
     files = [path for path in sorted(folder.iterdir()) if is_image_file(path)]
     masks = {path.stem[: -len(MASK_SUFFIX)]: path for path in files if path.stem.endswith(MASK_SUFFIX)}
-    images = {path.stem: path for path in files if not path.stem.endswith(NOT_IMAGES)}
+    images = {}
+    for path in files:
+        if not path.stem.endswith(NOT_IMAGES):
+            paired = path.stem.endswith(IMAGE_SUFFIX) and path.stem not in masks
+            images[path.stem[: -len(IMAGE_SUFFIX)] if paired else path.stem] = path
     return LabelledFolder(folder, "cellpose", images, masks)
 
 
@@ -145,13 +173,13 @@ def detect_layout(folder: str | Path) -> str:
     raise UserError(f"{folder} holds no labelled images: expected " + "; or ".join(LAYOUTS.values()))
 
 
-def open_labelled(folder: str | Path, binary_masks: str = "refuse") -> LabelledFolder:
+def open_labelled(folder: str | Path, binary_masks: str = "refuse", channel: int | None = None) -> LabelledFolder:
     """The labelled images of folder in whichever of LAYOUTS it is; UserError when it holds none."""
     folder = Path(folder)
     layout = detect_layout(folder)
     labelled = {"dsb": LabelledFolder, "pairs": _pairs, "cellpose": _cellpose}[layout]
     opened = labelled(folder, "dsb") if layout == "dsb" else labelled(folder)
-    opened.binary_masks = binary_masks
+    opened.binary_masks, opened.channel = binary_masks, channel
     if not opened.ids:
         raise UserError(f"{folder}: {LAYOUTS[layout]} without any image")
     return opened

@@ -28,7 +28,7 @@ import numpy as np
 
 from nuclei.data.dsb import Sample
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 DEFAULT_CACHE_DIR = "dsb_cache"
 """Decoded images are cached here, in the current directory, unless --no-cache is given."""
 

@@ -22,6 +22,9 @@ from typing import NamedTuple
 from nuclei.data.raw import IMAGE_SUFFIXES
 from nuclei.errors import UserError
 
+OUTPUT_ENDINGS = ("_labels.tif", "_outlines.png", "_probabilities.tif")
+"""How the pictures that generate_predictions.py writes for an image end."""
+
 
 class Inputs(NamedTuple):
     """What a list of names given by the user holds."""
@@ -59,19 +62,23 @@ def _images_named_by(text: str) -> tuple[list[Path], list[Path], str | None]:
     return [], [], f"{text}: no such file or folder"
 
 
+def is_earlier_output(path: Path, out_dir: Path | None) -> bool:
+    """Whether path is a picture an earlier run wrote into out_dir (NAME_labels.tif, ...), not an input."""
+    return bool(out_dir) and path.resolve().is_relative_to(out_dir) and path.name.endswith(OUTPUT_ENDINGS)
+
+
 def find_inputs(names: list[str], exclude: str | Path | None = None) -> Inputs:
-    """The images and DSB folders that names hold, each once; files that a folder or glob reaches inside
-    exclude (the output folder, with earlier outputs) are left out, files named one by one are not."""
+    """The images and DSB folders that names hold, each once; pictures that an earlier run wrote into exclude
+    (the output folder), which a folder or glob can reach, are left out."""
     excluded = Path(exclude).resolve() if exclude else None
     images, folders, problems, seen = [], [], [], set()
     for text in names:
         found, dsb_folders, problem = _images_named_by(text)
         if problem:
             problems.append(problem)
-        named_alone = Path(text).is_file()
         for path in found:
             resolved = path.resolve()
-            if resolved not in seen and (named_alone or not (excluded and resolved.is_relative_to(excluded))):
+            if resolved not in seen and not is_earlier_output(path, excluded):
                 seen.add(resolved)
                 images.append(path)
         folders.extend(folder for folder in dsb_folders if folder.resolve() not in {f.resolve() for f in folders})
@@ -84,6 +91,18 @@ def require_inputs(names: list[str], exclude: str | Path | None = None) -> Input
     if not found.images and not found.dsb_folders:
         raise UserError("no images: " + "; ".join(found.problems))
     return found
+
+
+def check_output_folder(out_dir: Path, images: list[Path], names: list[str] = ()) -> None:
+    """UserError if out_dir is a folder named as input (names) or one that holds input images: outputs are
+    never mixed with the user's images, nor written over one."""
+    resolved = Path(out_dir).resolve()
+    for name in names:
+        if Path(name).is_dir() and Path(name).resolve() == resolved:
+            raise UserError(f"{out_dir} is the input folder {name}; choose a folder of its own for the outputs")
+    for path in images:
+        if path.resolve().parent == resolved:
+            raise UserError(f"{out_dir} holds input images ({path.name}); choose a folder of its own for the outputs")
 
 
 def output_names(images: list[Path]) -> dict[Path, str]:

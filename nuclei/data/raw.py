@@ -55,7 +55,10 @@ def read_raw(path: str | Path) -> RawImage:
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         raise DataError(f"{path}: missing or empty file")
-    raw = _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_opencv(path)
+    try:
+        raw = _read_tiff(path) if path.suffix.lower() in TIFF_SUFFIXES else _read_with_opencv(path)
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
     pixels = raw.pixels
     if pixels.size == 0 or min(pixels.shape[:2]) < 2:
         raise DataError(f"{path}: empty image ({'x'.join(map(str, pixels.shape))})")
@@ -90,18 +93,22 @@ def _read_tiff(path: Path) -> RawImage:
         with tifffile.TiffFile(path) as tiff:
             series = tiff.series[0]
             pixels, axes = series.asarray(), series.axes
+            colour = tiff.pages[0].photometric in (tifffile.PHOTOMETRIC.RGB, tifffile.PHOTOMETRIC.YCBCR)
     except Exception as error:  # tifffile and its codecs raise many types for a broken file
         raise DataError(f"{path}: not a readable TIFF ({type(error).__name__}: {error})") from None
-    for axis in [axis for axis in axes if axis not in "YX" and pixels.shape[axes.index(axis)] == 1]:
-        pixels, axes = pixels.squeeze(axes.index(axis)), axes.replace(axis, "")
-    extra = [axis for axis in axes if axis not in "YX"]
-    if len(extra) > 1 or (extra and extra[0] not in CHANNEL_AXES):
-        sizes = ", ".join(f"{axis} {pixels.shape[axes.index(axis)]}" for axis in extra)
+    kept = [index for index, axis in enumerate(axes) if axis in "YX" or pixels.shape[index] > 1]
+    pixels = pixels.reshape([pixels.shape[index] for index in kept])
+    axes = "".join(axes[index] for index in kept)
+    extra = [index for index, axis in enumerate(axes) if axis not in "YX"]
+    if len(extra) > 1 or (extra and axes[extra[0]] not in CHANNEL_AXES):
+        sizes = ", ".join(f"{axes[index]} {pixels.shape[index]}" for index in extra)
         raise DataError(f"{path}: a stack ({sizes}); the suite reads one 2-D plane per file, with channels")
     if not extra:
         return RawImage(pixels, rgb=False)
-    pixels = np.moveaxis(pixels, axes.index(extra[0]), -1)
-    return RawImage(pixels, rgb=extra[0] == "S" and pixels.shape[-1] in (3, 4))
+    pixels = np.moveaxis(pixels, extra[0], -1)
+    if axes[extra[0]] == "S" and pixels.shape[-1] == 2:
+        return RawImage(pixels[:, :, 0], rgb=False)
+    return RawImage(pixels, rgb=colour and axes[extra[0]] == "S" and pixels.shape[-1] in (3, 4))
 
 
 def _plane(raw: RawImage, channel: int | None, name: str) -> np.ndarray | None:

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from nuclei.data.inputs import output_names
+from nuclei.data.inputs import check_output_folder, output_names
 from nuclei.data.raw import intensity_plane, read_raw, to_rgb8
 from nuclei.errors import DataError, UserError
 from nuclei.files import atomic_open, atomic_save
@@ -63,18 +63,6 @@ def read_input(path: Path, name: str, channel: int | None) -> Read:
     """The image at path ready to predict and measure; DataError naming it if it cannot be used."""
     raw = read_raw(path)
     return Read(path, name, to_rgb8(raw, channel, str(path)), intensity_plane(raw, channel, str(path)))
-
-
-def check_output_folder(out_dir: Path, images: list[Path], names: list[str] = ()) -> None:
-    """UserError if out_dir is a folder named as input (names) or one that holds input images: outputs are
-    never mixed with the user's images."""
-    resolved = out_dir.resolve()
-    for name in names:
-        if Path(name).is_dir() and Path(name).resolve() == resolved:
-            raise UserError(f"--out {out_dir} is the input folder {name}; choose a folder of its own")
-    for path in images:
-        if path.resolve().parent == resolved:
-            raise UserError(f"--out {out_dir} holds input images ({path.name}); choose a folder of its own")
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:

@@ -60,6 +60,10 @@ def _add_data_options(group, default_out):
         "told apart), or label its connected pieces",
     )  # fmt: skip
     group.add_argument(
+        "--channel", type=cli.positive_int("--channel"), metavar="N",
+        help="the channel that holds the nuclei (1 = first) in multi-channel images of --data's own layouts",
+    )  # fmt: skip
+    group.add_argument(
         "--init", metavar="MODEL_DIR", help="start from the weights of this model folder (fine-tuning; "
         "models/dsb2018 is the suite's) instead of random ones; unset: random"
     )  # fmt: skip
@@ -201,7 +205,7 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) ->
 def check_inputs(args: argparse.Namespace) -> None:
     """UserError, before TensorFlow starts, when the data folder is missing or empty, or --resume finds no
     interrupted run: the checks that need no more than a look at the disk."""
-    open_labelled(args.data, args.binary_masks)
+    open_labelled(args.data, args.binary_masks, args.channel)
     if args.init:
         check_parent(args.init)
     if args.resume:

@@ -33,6 +33,7 @@ from nuclei.data.annotations import open_labelled
 from nuclei.data.image_types import ImageTyper
 from nuclei.data.pipelines import distributed_training_data, prepare_for_training, validation_dataset
 from nuclei.data.sizes import training_sizes
+from nuclei.errors import UserError
 from nuclei.files import atomic_save
 from nuclei.model.folder import ModelFolderWriter, load_model_file
 from nuclei.model.unet import DEFAULT_FILTERS, build_unet, compile_unet, float32_copy
@@ -86,10 +87,12 @@ def train(
     started = time.monotonic() if started is None else started
     budget = TimeBudget(args.time_limit * 60.0 - (time.monotonic() - started)) if args.time_limit else None
     run = start_config(args, sampling, script)
+    if args.resume and args.init:
+        log("note: --init is ignored with --resume: the run continues from its checkpoint, its parent as recorded")
     strategy = distribution.make_strategy(args.strategy)
     chief = distribution.is_chief(strategy)
     log = log if chief else _silent
-    labelled = open_labelled(args.data, args.binary_masks)
+    labelled = open_labelled(args.data, args.binary_masks, args.channel)
     log(labelled.describe())
     ids = image_ids_to_load(run, labelled, args.limit, log)
     typer = ImageTyper(args.clusters, args.cluster_model)
@@ -129,8 +132,9 @@ def settle(run: RunConfig, args: Any, data: TrainingData, strategy, policy: str)
     run.steps_per_epoch = args.steps_per_epoch or math.ceil(len(data.sample_indices) / run.batch_size)
     run.filters = list(DEFAULT_FILTERS)
     sizes = training_sizes(sample.labels for sample in data.train)
-    if args.init and not run.parent:
+    if args.init and not args.resume:
         run.parent = parent_record(args.init, run)
+    if run.parent:
         sizes = with_parent_sizes(sizes, run.parent)
     if sizes:
         run.nucleus_diameter, run.nucleus_diameter_range = sizes.median, [sizes.low, sizes.high]
@@ -167,12 +171,20 @@ def build_session(
             model = build_unet(DEFAULT_FILTERS, output_channels=len(run.target_channels))
             if init:
                 log(f"starting from the weights of {init} (--init)")
-                model.set_weights(load_model_file(Path(init) / "model.keras").get_weights())
+                start_from(model, Path(init) / "model.keras")
             learning_rate = schedule_class.optimizer_learning_rate(run.learning_rate, run.epochs * run.steps_per_epoch)
             compile_unet(model, new_adam(learning_rate))
         loop = TrainLoop(model, model.optimizer, strategy, jit_compile=run.xla, contact_weight=run.contact_weight)
     schedule = schedule_class(model.optimizer, state=run.schedule_state or None)
     return Session(model, loop, schedule, iter(train_data), val_data)
+
+
+def start_from(model: keras.Model, path: Path) -> None:
+    """Give model the weights of the saved model at path; UserError naming it when they do not fit."""
+    try:
+        model.set_weights(load_model_file(path).get_weights())
+    except ValueError as error:
+        raise UserError(f"--init: the weights of {path} do not fit this run's U-Net ({error})") from None
 
 
 def epoch_duties(
