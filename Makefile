@@ -29,10 +29,10 @@ lint: $(VENV)/.installed
 test: lint
 	$(PYTHON) -m pytest --numprocesses $(TEST_WORKERS)
 
-# Re-make the model that comes with the suite from the corrected development masks
-# (`unzip stage1_train_fixed.zip` here first; README, "The model that comes with the suite").
+# Re-make the model that comes with the suite: the original's own command, with today's defaults
+# (`unzip stage1_train.zip -d stage1_train` here first; README, "The model that comes with the suite").
 shipped-model: $(VENV)/.installed
-	$(PYTHON) trainer_balanced_data.py 128 60 16 1e-3 --data stage1_train_fixed --out models/dsb2018
+	$(PYTHON) trainer_balanced_data.py 256 50 16 1e-3 --out models/dsb2018
 
 clean:
 	rm -rf $(SAMPLE) results my_model my_balanced_model predictions_report.csv submission_*.csv

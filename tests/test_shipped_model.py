@@ -18,7 +18,7 @@ def test_the_shipped_model_folder_is_complete_small_and_says_how_it_was_made():
     size = sum(path.stat().st_size for path in SHIPPED_MODEL_DIR.iterdir())
     assert size < 25e6, "the whole folder under 25 MB"
     config = json.loads((SHIPPED_MODEL_DIR / "config.json").read_text())
-    assert config["script"] == "trainer_balanced_data.py" and config["arguments"]["data"] == "stage1_train_fixed"
+    assert config["script"] == "trainer_balanced_data.py" and config["arguments"]["data"] == "stage1_train"
     assert len(config["source"]["commit"]) == 40 and config["source"]["modified"] is False
     assert config["run_seconds"] > 0 and config["finished"]
     assert config["nucleus_diameter_range"][0] < config["nucleus_diameter"] < config["nucleus_diameter_range"][1]
