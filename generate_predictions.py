@@ -89,9 +89,8 @@ def images_named(args):
     """What --images names, checked before TensorFlow starts; UserError when it holds nothing to predict."""
     from nuclei.data.inputs import check_output_folder, require_inputs
 
-    check_output_folder(Path(args.out), [], args.images)
     found = require_inputs(args.images, exclude=args.out)
-    check_output_folder(Path(args.out), found.images)
+    check_output_folder(Path(args.out), found.images, args.images)
     return found
 
 

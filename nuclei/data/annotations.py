@@ -142,13 +142,15 @@ def _palette_indices(path: Path) -> np.ndarray | None:
         return None
 
 
-def _pairs(folder: Path) -> LabelledFolder:
+def _pairs(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """({NAME: image}, {NAME: label image}) of the pairs layout."""
     images = {path.stem: path for path in sorted((folder / "images").iterdir()) if is_image_file(path)}
     masks = {path.stem: path for path in sorted((folder / "masks").iterdir()) if is_image_file(path)}
-    return LabelledFolder(folder, "pairs", images, masks)
+    return images, masks
 
 
-def _cellpose(folder: Path) -> LabelledFolder:
+def _cellpose(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """({NAME: image}, {NAME: label image}) of Cellpose's layout."""
     files = [path for path in sorted(folder.iterdir()) if is_image_file(path)]
     masks = {path.stem[: -len(MASK_SUFFIX)]: path for path in files if path.stem.endswith(MASK_SUFFIX)}
     images = {}
@@ -156,7 +158,7 @@ def _cellpose(folder: Path) -> LabelledFolder:
         if not path.stem.endswith(NOT_IMAGES):
             paired = path.stem.endswith(IMAGE_SUFFIX) and path.stem not in masks
             images[path.stem[: -len(IMAGE_SUFFIX)] if paired else path.stem] = path
-    return LabelledFolder(folder, "cellpose", images, masks)
+    return images, masks
 
 
 def detect_layout(folder: str | Path) -> str:
@@ -177,9 +179,8 @@ def open_labelled(folder: str | Path, binary_masks: str = "refuse", channel: int
     """The labelled images of folder in whichever of LAYOUTS it is; UserError when it holds none."""
     folder = Path(folder)
     layout = detect_layout(folder)
-    labelled = {"dsb": LabelledFolder, "pairs": _pairs, "cellpose": _cellpose}[layout]
-    opened = labelled(folder, "dsb") if layout == "dsb" else labelled(folder)
-    opened.binary_masks, opened.channel = binary_masks, channel
+    images, masks = {"pairs": _pairs, "cellpose": _cellpose}[layout](folder) if layout != "dsb" else ({}, {})
+    opened = LabelledFolder(folder, layout, images, masks, binary_masks, channel)
     if not opened.ids:
         raise UserError(f"{folder}: {LAYOUTS[layout]} without any image")
     return opened
