@@ -3,7 +3,7 @@ never saw.
 
 Usage::
 
-    python benchmarks/fine_tune.py --data stage1_train_fixed --work fine_tune       # about 45 minutes on 2 cores
+    python benchmarks/fine_tune.py --data stage1_train_fixed --work fine_tune
     python benchmarks/fine_tune.py --data stage1_train_fixed --work fine_tune --counts 5 10 20 --minutes 10
 
 The development images' histology is held out of a base model
@@ -95,7 +95,7 @@ def main(argv=None) -> None:
     parser.add_argument("--base-epochs", type=int, default=30, help="epochs of the base model (128-px crops)")
     parser.add_argument("--counts", type=int, nargs="+", default=[10], help="numbers of annotated images")
     parser.add_argument("--minutes", type=float, default=10.0, help="--time-limit of each run on the annotations")
-    parser.add_argument("--fine-tune-rate", default="3e-4", help="learning rate of the fine-tuning")
+    parser.add_argument("--fine-tune-rate", default="1e-3", help="learning rate of the fine-tuning")
     parser.add_argument("--seed", type=int, default=0, help="seed of the choice of annotated images")
     args = parser.parse_args(argv)
     work = Path(args.work).resolve()
