@@ -46,6 +46,7 @@ def main(argv=None):
     model.add_argument("--model", help=options.MODEL_HELP)
     options.add_tta_option(model)
     options.add_diameter_option(model)
+    options.add_runtime_option(model)
     model.add_argument("--batch-size", type=cli.positive_int("--batch-size"), default=8, help="images per batch")
     own = parser.add_argument_group("your own images")
     own.add_argument(

@@ -32,6 +32,7 @@ def main(argv=None):
     model.add_argument("--model", help=options.MODEL_HELP)
     options.add_tta_option(model)
     options.add_diameter_option(model)
+    options.add_runtime_option(model)
     shown = parser.add_argument_group("images and figures")
     shown.add_argument(
         "--data", help="DSB folder to draw images from, labelled or not (default: stage1_train, else stage1_test)"

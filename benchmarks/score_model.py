@@ -39,6 +39,7 @@ def make_parser() -> argparse.ArgumentParser:
     prediction = parser.add_argument_group("prediction")
     options.add_tta_option(prediction)
     options.add_diameter_option(prediction)
+    options.add_runtime_option(prediction)
     prediction.add_argument(
         "--min-confidence", type=float, help="drop nuclei of a lower mean probability; unset: the folder's own"
     )
@@ -121,7 +122,9 @@ def score(args) -> None:
     from nuclei.files import atomic_write_csv
     from nuclei.prediction.opening import open_for_prediction
 
-    opened = open_for_prediction(args.model, None, args.tta, log=lambda text: print(text, file=sys.stderr))
+    opened = open_for_prediction(
+        args.model, None, args.tta, log=lambda text: print(text, file=sys.stderr), runtime=args.runtime
+    )
     if args.min_confidence is not None:
         opened.parameters["min_confidence"] = args.min_confidence
     trained = opened.trained_sizes

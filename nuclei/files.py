@@ -28,12 +28,30 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 """The permissions of every file written, as open() would give them: the temporary files
 tempfile makes are private (0600), and a rename keeps that."""
+FOLDER_MODE = 0o777 & ~_umask()
+"""The permissions of a folder written whole (a SavedModel), as mkdir would give them: mkdtemp's are private."""
 
 
-def _publish(temporary: str, path: Path) -> None:
-    """Give the finished temporary file the usual permissions and rename it onto path."""
+def publish(temporary: str | Path, path: str | Path, exclusive: bool = False) -> None:
+    """Give a finished temporary file (in path's folder) the usual permissions and rename it onto path.
+
+    exclusive: never replace an existing path (a hard link, then the temporary
+    name removed); FileExistsError if something appeared there meanwhile.
+    """
     os.chmod(temporary, FILE_MODE)
-    os.replace(temporary, path)
+    if not exclusive:
+        os.replace(temporary, path)
+        return
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(path):
+            raise FileExistsError(path) from None
+        os.replace(temporary, path)
+        return
+    os.unlink(temporary)
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -43,7 +61,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
-        _publish(temporary, path)
+        publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -58,7 +76,7 @@ def atomic_open(path: str | Path) -> Iterator:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             yield stream
-        _publish(temporary, path)
+        publish(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
@@ -69,18 +87,19 @@ def atomic_write_json(path: str | Path, data) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def atomic_save(path: str | Path, save: Callable[[str], object]) -> None:
+def atomic_save(path: str | Path, save: Callable[[str], object], exclusive: bool = False) -> None:
     """Call save(temporary_path) and rename the result onto path.
 
     The temporary name ends with path's whole name, so savers that insist on
-    an ending (``.keras``, ``.weights.h5``) accept it.
+    an ending (``.keras``, ``.weights.h5``, ``.zip``) accept it. exclusive:
+    FileExistsError rather than replace a path that exists by then.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=f".{path.name}")
     os.close(handle)
     try:
         save(temporary)
-        _publish(temporary, path)
+        publish(temporary, path, exclusive)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -73,3 +73,15 @@ def add_tta_option(parser: Any) -> None:
     add_switch(
         parser, "--tta", "average over horizontal and vertical flips", "if it scored better on the validation images"
     )
+
+
+RUNTIMES = ("auto", "tensorflow", "openvino", "onnx")
+"""The engines that can run the network at prediction (nuclei.prediction.runtimes)."""
+
+
+def add_runtime_option(parser: Any) -> None:
+    """The prediction scripts' --runtime option, read by nuclei.prediction.opening.open_for_prediction."""
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, default="auto",
+        help="engine that runs the network; auto: OpenVINO where installed and no GPU is visible, else TensorFlow",
+    )  # fmt: skip

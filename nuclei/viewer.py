@@ -161,7 +161,7 @@ def show(args: Any, log: Callable[[str], None] = print) -> None:
     save_dir = Path(args.save) if args.save else (None if windows else Path("results"))
     if problem:
         log(f"{problem}: writing {args.count} figure(s) to {save_dir}/ instead of opening windows")
-    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
+    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter, args.runtime)
     if save_dir:
         save_dir.mkdir(parents=True, exist_ok=True)
     shown = 0

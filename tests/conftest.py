@@ -32,6 +32,17 @@ def sample_dir(tmp_path_factory):
     return make_sample(tmp_path_factory.mktemp("sample"), train_count=9, test_count=3, seed=3)
 
 
+@pytest.fixture(scope="session")
+def shipped_keras_model():
+    """The Keras model of the suite's shipped model folder (models/dsb2018), loaded once; not to be changed."""
+    from nuclei import runtime
+
+    runtime.import_tensorflow()
+    from nuclei.model.folder import SHIPPED_MODEL_DIR, load_model
+
+    return load_model(SHIPPED_MODEL_DIR)
+
+
 def run_script(script, *args, cwd=None, env=None, timeout=600):
     """Run one of the project's scripts in a subprocess; returns the CompletedProcess (text)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -51,8 +62,17 @@ def benchmark_module(name):
     ``python benchmarks/baseline.py`` finds its sibling modules because Python puts the script's
     folder first on sys.path; the tests load them by path instead of adding that folder to it.
     """
+    return _module_from_file(name, BENCHMARKS / f"{name}.py")
+
+
+def script_module(name):
+    """One of the scripts at the project's root (export_model, ...), loaded from its file once, to call its main."""
+    return _module_from_file(name, PROJECT / f"{name}.py")
+
+
+def _module_from_file(name, path):
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:

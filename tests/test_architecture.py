@@ -9,7 +9,15 @@ from conftest import PROJECT
 
 PACKAGE = PROJECT / "nuclei"
 FRONT_MODULES = ("data_preprocessing", "trainer_functional")
-SCRIPTS = ("trainer", "trainer_balanced_data", "generate_predictions", "show_results", "cluster_images", "make_sample")
+SCRIPTS = (
+    "trainer",
+    "trainer_balanced_data",
+    "generate_predictions",
+    "show_results",
+    "cluster_images",
+    "make_sample",
+    "export_model",
+)
 LONGEST_FUNCTION = 60
 """Lines, docstring included: a function a reader takes in at once."""
 

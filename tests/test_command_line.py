@@ -8,7 +8,7 @@ import pytest
 from conftest import PROJECT, run_script
 
 TRAINERS = ("trainer.py", "trainer_balanced_data.py")
-USER_SCRIPTS = (*TRAINERS, "generate_predictions.py", "show_results.py")
+USER_SCRIPTS = (*TRAINERS, "generate_predictions.py", "show_results.py", "export_model.py")
 
 
 def one_line_error(result):

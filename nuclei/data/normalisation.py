@@ -8,6 +8,8 @@ Usage::
 
 import numpy as np
 
+PERCENTILES = (1.0, 99.9)
+"""The percentiles of an image's grey levels stretched to 0 and 255 (to 0 and 1 for the network)."""
 MIN_CONTRAST = 25.0
 """Smallest percentile spread (grey levels) that is stretched to the full range, so that an
 image of nearly flat background is not blown up into noise."""
@@ -44,7 +46,7 @@ def normalise_image(image: np.ndarray) -> np.ndarray:
     pixels = image.astype(np.float32)
     if has_bright_background(image):
         pixels = 255.0 - pixels
-    low, high = np.percentile(pixels, (1.0, 99.9))
+    low, high = np.percentile(pixels, PERCENTILES)
     scale = 255.0 / max(high - low, MIN_CONTRAST)
     return np.clip((pixels - low) * scale, 0, 255).round().astype(np.uint8)
 

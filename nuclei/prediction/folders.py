@@ -166,7 +166,7 @@ def generate(args: Any, found: Inputs | None = None, log: Log = print) -> None:
     else:
         labelled = [folder for folder in found.dsb_folders if is_labelled(folder)]
         tests = [folder for folder in found.dsb_folders if folder not in labelled]
-    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter)
+    opened = open_for_prediction(args.model, args.img_size, args.tta, log, args.diameter, args.runtime)
     for folder in labelled:
         predict_labelled(opened, folder, ImageTyper(args.clusters, args.cluster_model), args, log)
     for folder in tests:

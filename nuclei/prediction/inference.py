@@ -63,11 +63,18 @@ _PREDICTORS = weakref.WeakKeyDictionary()
 def make_predictor(model):
     """A compiled local forward pass: ``predictor(batch)`` returns float32 numpy probabilities.
 
+    model is a Keras model or a nuclei.prediction.runtimes.Network (another
+    runtime's converted model), which is its own predictor.
+
     Keras's own predict would, for a model built under a multi-worker
     strategy, gather across workers; this runs on this process alone. One
     predictor is kept per model, so callers that predict an image at a time
     (the viewer) do not trace the model again for every call.
     """
+    from nuclei.prediction.runtimes import Network
+
+    if isinstance(model, Network):
+        return model.predict
     if model not in _PREDICTORS:
         import tensorflow as tf
 

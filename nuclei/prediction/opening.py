@@ -2,7 +2,7 @@
 
 Usage::
 
-    opened = open_for_prediction(args.model, args.img_size, args.tta)
+    opened = open_for_prediction(args.model, args.img_size, args.tta, runtime=args.runtime)
     opened.model, opened.parameters, opened.tta, opened.model_dir, opened.config
 """
 
@@ -14,6 +14,7 @@ from nuclei.cli import switch_is_on
 from nuclei.data.sizes import TrainedSizes
 from nuclei.model.folder import SHIPPED_MODEL_DIR, load_model, read_config, read_postprocessing, resolve_image_size
 from nuclei.prediction.instances import DEFAULT_POSTPROCESSING
+from nuclei.prediction.runtimes import RUNTIME_NAMES, open_network
 from nuclei.prediction.scale import factor_for
 from nuclei.runtime import init_devices
 
@@ -42,8 +43,8 @@ def trained_sizes_of(config: dict[str, Any]) -> TrainedSizes | None:
 
 
 class OpenedModel(NamedTuple):
-    """A model folder opened for prediction: the model, its post-processing, whether to average over
-    flips, the folder, and its config.json (empty for folders without one)."""
+    """A model folder opened for prediction: the model (a runtimes.Network), its post-processing, whether
+    to average over flips, the folder, and its config.json (empty for folders without one)."""
 
     model: Any
     parameters: dict[str, Any]
@@ -79,6 +80,7 @@ def open_for_prediction(
     tta: str = "auto",
     log: Callable[[str], None] = print,
     diameter: float | str | None = None,
+    runtime: str = "tensorflow",
 ) -> OpenedModel:
     """The model folder model_arg (or default_model_dir()) opened for the prediction scripts.
 
@@ -86,7 +88,8 @@ def open_for_prediction(
     trained at is checked against img_size (and wins); tuned
     post-processing comes from the folder, else the defaults, saying which.
     tta is "on", "off" or "auto" (the folder's tuned choice). diameter
-    (--diameter) only decides what is said about resizing.
+    (--diameter) only decides what is said about resizing. runtime
+    (--runtime) picks the engine that runs the network (runtimes.open_network).
     """
     model_dir = Path(model_arg) if model_arg else default_model_dir(log)
     config = read_config(model_dir)
@@ -102,4 +105,7 @@ def open_for_prediction(
         log("averaging over flips (--tta auto: it scored better on the validation images)")
     _say_how_images_are_sized(config, diameter, model_dir, log)
     init_devices()
-    return OpenedModel(load_model(model_dir), parameters, use_tta, model_dir, config)
+    network = open_network(load_model(model_dir), runtime, log)
+    if network.runtime != "tensorflow":
+        log(f"network run by {RUNTIME_NAMES[network.runtime]} (--runtime {runtime})")
+    return OpenedModel(network, parameters, use_tta, model_dir, config)
