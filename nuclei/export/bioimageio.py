@@ -26,6 +26,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,14 @@ def _build(model, model_dir: Path, build: Path, name: str, authors: list[str]):
     return _description(build, name, authors, extra)
 
 
-def write_package(model, model_dir: Path, out: Path, name: str | None = None, authors: list[str] | None = None) -> Path:
+def write_package(
+    model,
+    model_dir: Path,
+    out: Path,
+    name: str | None = None,
+    authors: list[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> Path:
     """Write model_dir's network (model: its Keras model) as a tested bioimage.io package zip at out.
 
     The package is built in a temporary folder, saved beside out under a
@@ -270,12 +278,14 @@ def write_package(model, model_dir: Path, out: Path, name: str | None = None, au
     with tempfile.TemporaryDirectory(prefix="bioimageio-") as work:
         build = Path(work) / "package"
         build.mkdir()
+        log("converting the network to TensorFlow SavedModel and ONNX")
         description = _build(model, model_dir, build, name, authors or [DEFAULT_AUTHOR])
         handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".zip")
         os.close(handle)
         temporary = Path(name)
         try:
             save_bioimageio_package(description, output_path=temporary)
+            log("testing the package with bioimageio.core, each weight format")
             check_package(temporary, shown_as=out)
             publish(temporary, out, exclusive=True)
         except FileExistsError:
