@@ -50,19 +50,11 @@ def installed_runtimes() -> list[str]:
     return [name for name in names if name == "tensorflow" or not optional.missing(f"runtime {name}")]
 
 
-def matmul_rates(tf, size: int = 2048, repeats: int = 10) -> dict[str, float]:
+def matmul_rates(tf) -> dict[str, float]:
     """Measured matrix-multiply rate of this machine in FLOP/s, float32 and bfloat16 (TensorFlow, oneDNN)."""
-    rates = {}
-    for dtype in ("float32", "bfloat16"):
-        a = tf.cast(tf.random.normal((size, size)), dtype)
-        b = tf.cast(tf.random.normal((size, size)), dtype)
-        (a @ b).numpy()
-        started = time.perf_counter()
-        for _ in range(repeats):
-            c = a @ b
-        c.numpy()
-        rates[dtype] = 2 * size**3 * repeats / (time.perf_counter() - started)
-    return rates
+    from benchmark import matmul_flops_per_second
+
+    return {dtype: matmul_flops_per_second(tf, dtype=dtype) for dtype in ("float32", "bfloat16")}
 
 
 def flops_per_pixel(filters: list[int]) -> float:
@@ -119,8 +111,9 @@ def in_process_rows(args: argparse.Namespace, samples: list) -> list[tuple]:
     parameters = read_postprocessing(args.model).parameters
     seconds, (reference, score) = timed(original_loop, model, samples, parameters)
     rows = [("original loop: one model.predict per image (TensorFlow)", seconds, score, 0.0, None, 0.0)]
+    installed = installed_runtimes()
     for name, precision in VARIANTS:
-        if name not in installed_runtimes():
+        if name not in installed:
             continue
         opening, network = timed(open_network, model, name, log=lambda _: None, precision=precision)
         seconds, (maps, score) = timed(suite, network, samples, parameters)

@@ -21,11 +21,6 @@ needs = {
 
 
 @pytest.fixture(scope="module")
-def model(shipped_keras_model):
-    return shipped_keras_model
-
-
-@pytest.fixture(scope="module")
 def image():
     """Two 80 x 112 images as the suite feeds them to the network."""
     from nuclei.export.bioimageio import package_input, test_image
@@ -34,14 +29,14 @@ def image():
 
 
 @needs["runtime onnx"]
-def test_onnx_export_gives_keras_probabilities_in_onnx_runtime_and_openvino(model, image, tmp_path):
+def test_onnx_export_gives_keras_probabilities_in_onnx_runtime_and_openvino(shipped_keras_model, image, tmp_path):
     import onnxruntime
 
     from nuclei.export.checks import check_export
     from nuclei.export.networks import write_onnx
 
-    path = write_onnx(model, tmp_path / "unet.onnx")
-    expected = np.asarray(model(image, training=False))
+    path = write_onnx(shipped_keras_model, tmp_path / "unet.onnx")
+    expected = np.asarray(shipped_keras_model(image, training=False))
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert np.abs(session.run(None, {"image": image})[0] - expected).max() < TOLERANCE
     if not optional.missing("runtime openvino"):
@@ -53,21 +48,21 @@ def test_onnx_export_gives_keras_probabilities_in_onnx_runtime_and_openvino(mode
     assert [p.name for p in tmp_path.iterdir()] == ["unet.onnx"], "no temporary file left"
 
 
-def test_savedmodel_export_gives_keras_probabilities(model, image, tmp_path):
+def test_savedmodel_export_gives_keras_probabilities(shipped_keras_model, image, tmp_path):
     import tensorflow as tf
 
     from nuclei.errors import UserError
     from nuclei.export.checks import check_export
     from nuclei.export.networks import write_savedmodel
 
-    folder = write_savedmodel(model, tmp_path / "unet_savedmodel")
+    folder = write_savedmodel(shipped_keras_model, tmp_path / "unet_savedmodel")
     loaded = tf.saved_model.load(str(folder))
     result = loaded.signatures["serving_default"](image=tf.constant(image))["probabilities"]
-    assert np.abs(result.numpy() - np.asarray(model(image, training=False))).max() < TOLERANCE
+    assert np.abs(result.numpy() - np.asarray(shipped_keras_model(image, training=False))).max() < TOLERANCE
     assert check_export(folder).endswith("-> (1, 64, 64, 2) probabilities")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["unet_savedmodel"]
     with pytest.raises(UserError, match="exists; choose another --out"):
-        write_savedmodel(model, folder)
+        write_savedmodel(shipped_keras_model, folder)
 
 
 @pytest.mark.slow
@@ -167,7 +162,7 @@ def test_bad_arguments_are_one_line_and_nothing_is_overwritten(tmp_path, capsys,
 
 @pytest.mark.slow
 @needs["export bioimageio"]
-def test_a_package_that_fails_its_test_is_not_written(model, tmp_path, monkeypatch):
+def test_a_package_that_fails_its_test_is_not_written(shipped_keras_model, tmp_path, monkeypatch):
     from nuclei.errors import UserError
     from nuclei.export import bioimageio
 
@@ -177,7 +172,7 @@ def test_a_package_that_fails_its_test_is_not_written(model, tmp_path, monkeypat
     monkeypatch.setattr(bioimageio, "check_package", failing)
     out = tmp_path / "nuclei.zip"
     with pytest.raises(UserError, match="fail bioimageio.core's test"):
-        bioimageio.write_package(model, SHIPPED_MODEL_DIR, out)
+        bioimageio.write_package(shipped_keras_model, SHIPPED_MODEL_DIR, out)
     assert list(tmp_path.iterdir()) == [], "no package and no temporary file"
 
 

@@ -15,11 +15,6 @@ nuclei and scores)."""
 
 
 @pytest.fixture(scope="module")
-def shipped_model(shipped_keras_model):
-    return shipped_keras_model
-
-
-@pytest.fixture(scope="module")
 def batch():
     """Two 96 x 128 RGB images scaled as model_input scales them: blobs on a dark background."""
     from nuclei.data.normalisation import model_input
@@ -34,12 +29,12 @@ def batch():
 
 
 @pytest.mark.parametrize("name", ["onnx", "openvino", "openvino f32"])
-def test_each_runtime_gives_tensorflows_probabilities(shipped_model, batch, name):
+def test_each_runtime_gives_tensorflows_probabilities(shipped_keras_model, batch, name):
     chosen, _, precision = name.partition(" ")
     if optional.missing(f"runtime {chosen}"):
         pytest.skip(f"{chosen} not installed")
-    expected = runtimes.open_network(shipped_model, "tensorflow")(batch)
-    network = runtimes.open_network(shipped_model, chosen, log=print, precision=precision or "auto")
+    expected = runtimes.open_network(shipped_keras_model, "tensorflow")(batch)
+    network = runtimes.open_network(shipped_keras_model, chosen, log=print, precision=precision or "auto")
     assert network.runtime == chosen
     result = network(batch)
     assert result.shape == expected.shape == (2, 96, 128, 2) and result.dtype == np.float32
@@ -85,7 +80,7 @@ def test_a_network_of_another_runtime_is_its_own_predictor(batch):
     assert results[0].shape == (40, 50, 2) and np.all(results[2] == 0.25)
 
 
-def test_a_runtime_that_cannot_convert_is_one_line_or_under_auto_a_note(shipped_model, monkeypatch):
+def test_a_runtime_that_cannot_convert_is_one_line_or_under_auto_a_note(shipped_keras_model, monkeypatch):
     from nuclei.errors import UserError
 
     def broken(model, precision):
@@ -95,12 +90,12 @@ def test_a_runtime_that_cannot_convert_is_one_line_or_under_auto_a_note(shipped_
     monkeypatch.setattr(runtimes, "_openvino", broken)
     monkeypatch.setattr(runtime, "gpu_visible", lambda: False)
     with pytest.raises(UserError) as error:
-        runtimes.open_network(shipped_model, "openvino")
+        runtimes.open_network(shipped_keras_model, "openvino")
     assert str(error.value) == (
         "--runtime openvino: cannot convert the model (RuntimeError: Check 'node' failed at line 7 more)"
     )
     notes = []
-    network = runtimes.open_network(shipped_model, "auto", log=notes.append)
+    network = runtimes.open_network(shipped_keras_model, "auto", log=notes.append)
     assert network.runtime == "tensorflow"
     reason = "RuntimeError: Check 'node' failed at line 7 more"
     assert notes == [f"OpenVINO cannot convert the model ({reason}); using TensorFlow"]

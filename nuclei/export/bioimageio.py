@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from nuclei.data.normalisation import MIN_CONTRAST, PERCENTILES
-from nuclei.errors import UserError
+from nuclei.errors import UserError, one_line
 from nuclei.export.networks import INPUT_NAME, ONNX_OPSET, OUTPUT_CHANNELS, OUTPUT_NAME, write_onnx, write_savedmodel
 from nuclei.files import publish
 
@@ -319,7 +319,7 @@ def check_package(path: Path, shown_as: Path | None = None) -> str:
     try:
         description = load_model_description(path, perform_io_checks=False)
     except Exception as error:  # the spec's loader raises many kinds; each becomes one line
-        raise UserError(f"{shown} is not a bioimage.io model package: {' '.join(str(error).split())[:300]}") from None
+        raise UserError(f"{shown} is not a bioimage.io model package: {one_line(error)}") from None
     formats = [name for name in WEIGHT_FORMATS if getattr(description.weights, name, None) is not None]
     if not formats:
         raise UserError(f"{shown} holds no weights this suite can test ({', '.join(WEIGHT_FORMATS)})")

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from nuclei import optional
-from nuclei.errors import UserError
+from nuclei.errors import UserError, one_line
 from nuclei.export.networks import INPUT_NAME, OUTPUT_CHANNELS, OUTPUT_NAME
 
 PROBE_SHAPE = (1, 64, 64, 3)
@@ -25,10 +25,6 @@ PROBE_SHAPE = (1, 64, 64, 3)
 
 def _probe() -> np.ndarray:
     return np.random.default_rng(0).random(PROBE_SHAPE, dtype=np.float32)
-
-
-def _one_line(error: Exception) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
 
 
 def _check_output(path: Path, output) -> str:
@@ -50,7 +46,7 @@ def load_onnx(path: str | Path) -> Any:
         proto = onnx.load(str(path))
         onnx.checker.check_model(proto)
     except (OSError, ValueError, DecodeError, onnx.checker.ValidationError) as error:
-        raise UserError(f"{path} is not a valid ONNX file: {_one_line(error)}") from None
+        raise UserError(f"{path} is not a valid ONNX file: {one_line(error)}") from None
     inputs = [value.name for value in proto.graph.input]
     outputs = [value.name for value in proto.graph.output]
     if inputs != [INPUT_NAME] or outputs != [OUTPUT_NAME]:
@@ -69,7 +65,7 @@ def check_onnx(path: Path) -> str:
         session = onnxruntime.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
         output = session.run(None, {INPUT_NAME: _probe()})[0]
     except Exception as error:  # ONNX Runtime's own exception types; each becomes one line
-        raise UserError(f"{path} does not run on a {PROBE_SHAPE} image: {_one_line(error)}") from None
+        raise UserError(f"{path} does not run on a {PROBE_SHAPE} image: {one_line(error)}") from None
     return _check_output(path, output)
 
 
@@ -82,7 +78,7 @@ def check_savedmodel(path: Path) -> str:
         signature = loaded.signatures["serving_default"]
         output = signature(**{INPUT_NAME: tf.constant(_probe())})[OUTPUT_NAME]
     except (OSError, ValueError, KeyError, TypeError, tf.errors.OpError) as error:
-        raise UserError(f"{path} is not a SavedModel of this suite's U-Net: {_one_line(error)}") from None
+        raise UserError(f"{path} is not a SavedModel of this suite's U-Net: {one_line(error)}") from None
     return _check_output(path, output.numpy())
 
 

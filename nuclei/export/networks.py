@@ -29,10 +29,10 @@ OUTPUT_CHANNELS = ("nucleus", "border")
 
 
 def _forward(model) -> Any:
-    """The model's inference pass as a tf.function of image returning {OUTPUT_NAME: probabilities}."""
+    """The model's inference pass as a tf.function of input_spec(model) returning {OUTPUT_NAME: probabilities}."""
     import tensorflow as tf
 
-    return tf.function(lambda image: {OUTPUT_NAME: model(image, training=False)})
+    return tf.function(lambda image: {OUTPUT_NAME: model(image, training=False)}, input_signature=[input_spec(model)])
 
 
 def input_spec(model) -> Any:
@@ -44,7 +44,7 @@ def input_spec(model) -> Any:
 
 def concrete_forward(model) -> Any:
     """The model's inference pass traced for input_spec: a TensorFlow ConcreteFunction (OpenVINO converts it)."""
-    return _forward(model).get_concrete_function(input_spec(model))
+    return _forward(model).get_concrete_function()
 
 
 def onnx_graph(model, opset: int = ONNX_OPSET) -> Any:
@@ -82,16 +82,8 @@ def write_savedmodel(model, folder: str | Path) -> Path:
     if folder.exists():
         raise UserError(f"{folder} exists; choose another --out or remove it")
 
-    class Served(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-
-        @tf.function(input_signature=[input_spec(model)])
-        def serve(self, image):
-            return {OUTPUT_NAME: self.model(image, training=False)}
-
-    served = Served()
+    served = tf.Module()
+    served.model, served.serve = model, _forward(model)
     temporary = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     try:
         tf.saved_model.save(served, str(temporary), signatures={"serving_default": served.serve})

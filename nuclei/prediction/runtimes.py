@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nuclei import optional
-from nuclei.errors import UserError
+from nuclei.errors import UserError, one_line
 from nuclei.options import RUNTIMES
 
 RUNTIME_NAMES = {"tensorflow": "TensorFlow", "openvino": "OpenVINO", "onnx": "ONNX Runtime"}
@@ -97,7 +97,7 @@ def open_network(
     try:
         predict = _openvino(model, precision) if chosen == "openvino" else _onnx_runtime(model)
     except Exception as error:  # the converters raise many kinds; each becomes one line
-        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        reason = f"{type(error).__name__}: {one_line(error)}"
         if requested != "auto":
             raise UserError(f"--runtime {chosen}: cannot convert the model ({reason})") from None
         log(f"{RUNTIME_NAMES[chosen]} cannot convert the model ({reason}); using TensorFlow")
